@@ -1,0 +1,130 @@
+"""The one configuration both training scripts share: presets, flags, schedule.
+
+The presets are those of Zaremba et al. (2014) as TensorFlow's PTB tutorial
+(ptb_word_lm.py) defines them. `test` is tiny, so that the whole program
+runs in seconds.
+"""
+import argparse
+import dataclasses
+import os
+import sys
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    # The model and its training schedule: the presets set these.
+    init_scale: float = 0.1     # weights start uniform in [-init_scale, init_scale]
+    learning_rate: float = 1.0  # SGD learning rate for the first max_epoch epochs
+    max_grad_norm: float = 5.0  # gradients are clipped to this global norm
+    num_layers: int = 2
+    num_steps: int = 20         # chunk length when batching by chunks
+    hidden_size: int = 200      # LSTM size, and the embedding size
+    max_epoch: int = 4          # epochs at the full learning rate
+    max_max_epoch: int = 13     # epochs in all
+    keep_prob: float = 1.0      # 1 - dropout rate
+    lr_decay: float = 0.5       # learning-rate factor for each epoch after max_epoch
+    batch_size: int = 20        # sentences (Fluid) or rows (TF) per mini-batch
+    vocab_size: int = 10000     # replaced by the size of the data's vocabulary
+    # The run.
+    model: str = "small"
+    data_dir: str = "data"
+    device: str = "auto"
+    seed: int = 1
+    save_dir: str = ""
+    metrics_file: str = ""
+    resume: bool = False
+
+
+PRESETS = {
+    "test": dict(max_grad_norm=1.0, num_layers=1, num_steps=2, hidden_size=2,
+                 max_epoch=1, max_max_epoch=1),
+    "small": dict(),
+    "medium": dict(init_scale=0.05, num_steps=35, hidden_size=650, max_epoch=6,
+                   max_max_epoch=39, keep_prob=0.5, lr_decay=0.8),
+    "large": dict(init_scale=0.04, max_grad_norm=10.0, num_steps=35, hidden_size=1500,
+                  max_epoch=14, max_max_epoch=55, keep_prob=0.35, lr_decay=1 / 1.15),
+}
+
+
+def learning_rate_at(config, epoch):
+    """The learning rate of 0-based `epoch`: constant, then decayed each epoch."""
+    return config.learning_rate * config.lr_decay ** max(epoch + 1 - config.max_epoch, 0)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # One line that says what is wrong, instead of argparse's usage dump.
+        print(f"error: {message} (see --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def _checked(convert, test, meaning):
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {meaning}") from None
+        if not test(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {meaning}")
+        return value
+    return parse
+
+
+positive_int = _checked(int, lambda v: v > 0, "a whole number above 0")
+positive_float = _checked(float, lambda v: v > 0, "a number above 0")
+probability = _checked(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
+
+
+def existing_dir(path):
+    if not os.path.isdir(path):
+        raise argparse.ArgumentTypeError(
+            f"data directory {path} not found: run `sh data/download.sh` first")
+    return path
+
+
+def build_parser(framework):
+    parser = _Parser(
+        prog=f"rnnlm_{framework}.py",
+        description=f"Train the PTB word-level LSTM language model with {framework}.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = parser.add_argument
+    add("--model", choices=sorted(PRESETS), default="small",
+        help="preset of Zaremba et al. (2014): test is tiny, small/medium/large as in the paper")
+    add("--data_dir", type=existing_dir, default="data",
+        help="folder with ptb.train.txt, ptb.valid.txt, ptb.test.txt")
+    add("--device", choices=["auto", "cpu", "gpu"], default="auto",
+        help="auto uses a GPU when the build and the machine have one")
+    add("--epochs", type=positive_int, dest="max_max_epoch",
+        help="epochs in all (default: the preset's)")
+    add("--batch_size", type=positive_int, help="mini-batch size (default: the preset's)")
+    add("--learning_rate", type=positive_float,
+        help="initial SGD learning rate (default: the preset's)")
+    add("--num_layers", type=positive_int, help="LSTM layers (default: the preset's)")
+    add("--hidden_size", type=positive_int,
+        help="LSTM and embedding size (default: the preset's)")
+    add("--num_steps", type=positive_int,
+        help="chunk length for chunk batching (default: the preset's)")
+    add("--keep_prob", type=probability,
+        help="1 - dropout rate; 1 turns dropout off (default: the preset's)")
+    add("--seed", type=int, default=1, help="random seed for weights, shuffling and dropout")
+    add("--save_dir", default=None,
+        help="folder for a checkpoint after each epoch (default: checkpoints/FRAMEWORK-MODEL)")
+    add("--metrics_file", default="",
+        help="write JSON lines here: one per epoch, then the test result")
+    add("--resume", action="store_true",
+        help="continue from the last epoch saved in --save_dir")
+    return parser
+
+
+def parse_config(argv, framework):
+    """Command-line arguments -> Config: the preset, then any flags given."""
+    args = vars(build_parser(framework).parse_args(argv))
+    overrides = {key: value for key, value in args.items() if value is not None}
+    overrides.setdefault("save_dir", os.path.join("checkpoints", f"{framework}-{args['model']}"))
+    return Config(**{**PRESETS[args["model"]], **overrides})
+
+
+def describe(config):
+    """The resolved configuration, one `name = value` a line, for the start-up log."""
+    return "\n".join(f"  {field.name} = {getattr(config, field.name)}"
+                     for field in dataclasses.fields(config))

@@ -1,0 +1,76 @@
+"""Reading PTB text and its vocabulary: plain Python, shared by both loaders.
+
+A PTB file holds one sentence a line, words split on white space. Each
+non-blank line becomes its words followed by <eos>; blank lines are skipped.
+"""
+import collections
+import os
+
+from train_utils import UserError
+
+EOS = "<eos>"
+UNK = "<unk>"
+SPLITS = ("train", "valid", "test")
+DOWNLOAD_HINT = "run `sh data/download.sh` (or pass --data_dir)"
+
+Corpus = collections.namedtuple("Corpus", "vocab train valid test")
+Corpus.__doc__ = """vocab: word -> id; train/valid/test: lists of sentences of ids, <eos> not included."""
+
+
+def split_path(data_dir, split):
+    return os.path.join(data_dir, f"ptb.{split}.txt")
+
+
+def read_sentences(path):
+    """Return the non-blank lines of a PTB file as lists of words."""
+    if not os.path.isfile(path):
+        raise UserError(f"{path} not found: {DOWNLOAD_HINT}")
+    sentences = []
+    with open(path, "rb") as text:
+        for line_number, raw in enumerate(text, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise UserError(f"{path}:{line_number}: not valid UTF-8; "
+                                "PTB files must be UTF-8 text") from None
+            words = line.split()  # splits on spaces, tabs and \r alike
+            if words:
+                sentences.append(words)
+    return sentences
+
+
+def build_vocab(sentences):
+    """Map each word to an id: most frequent first, ties broken by the word.
+
+    Counting <eos> once per sentence and sorting on (-count, word) makes the
+    ids the same on every run and in both frameworks.
+    """
+    counts = collections.Counter(word for words in sentences for word in words)
+    counts[EOS] += len(sentences)
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    words = [word for word, _ in ordered]
+    if UNK not in counts:
+        words.append(UNK)
+    return {word: index for index, word in enumerate(words)}
+
+
+def to_ids(sentences, vocab):
+    """Sentences of words -> sentences of ids; unknown words become <unk>."""
+    unk = vocab[UNK]
+    return [[vocab.get(word, unk) for word in words] for words in sentences]
+
+
+def load_corpus(data_dir):
+    """Read the three splits; the vocabulary comes from the training split only."""
+    if not os.path.isdir(data_dir):
+        raise UserError(f"data directory {data_dir} not found: {DOWNLOAD_HINT}")
+    texts = {split: read_sentences(split_path(data_dir, split)) for split in SPLITS}
+    if not texts["train"]:
+        raise UserError(f"{split_path(data_dir, 'train')} has no words: {DOWNLOAD_HINT}")
+    vocab = build_vocab(texts["train"])
+    return Corpus(vocab, *(to_ids(texts[split], vocab) for split in SPLITS))
+
+
+def count_targets(sentences):
+    """W + L: every word and every sentence end is one prediction target."""
+    return sum(len(words) + 1 for words in sentences)

@@ -1,0 +1,68 @@
+"""Fluid-style batches: whole sentences, unpadded, as LoD tensors.
+
+A mini-batch of sentences is one flat column of word ids plus the offsets
+where each sentence starts. For three sentences of 4, 2 and 3 targets:
+
+    current_word  <eos> the cat sat | <eos> hi | <eos> go  on      flat [9, 1] int64
+    next_word     the   cat sat <eos>| hi <eos>| go    on  <eos>   flat [9, 1] int64
+    LoD (offsets) [0,                  4,        6,              9]
+
+No padding anywhere: the lstm operator reads the offsets and runs every
+sentence for exactly its own length.
+"""
+import random
+
+import numpy as np
+
+from corpus import EOS
+from paddle_fluid import paddle
+
+
+def sentence_reader(sentences, vocab):
+    """A Paddle reader creator yielding (src_ids, trg_ids) for each sentence.
+
+    src = [<eos>] + words and trg = words + [<eos>]: the leading <eos> marks
+    the start, so every word and the sentence end are predicted.
+    """
+    eos = vocab[EOS]
+
+    def reader():
+        for words in sentences:
+            yield [eos] + words, words + [eos]
+    return reader
+
+
+def shuffled(reader, seed):
+    """Like paddle.reader.shuffle over the whole split, with its own RNG.
+
+    paddle.reader.shuffle draws from the global `random` module, so an
+    epoch's order would depend on everything run before it; a seeded RNG per
+    epoch makes runs, and resumed runs, repeat exactly.
+    """
+    def shuffled_reader():
+        items = list(reader())
+        random.Random(seed).shuffle(items)
+        yield from items
+    return shuffled_reader
+
+
+def train_batches(sentences, vocab, batch_size, seed):
+    """Shuffled mini-batches of `batch_size` (src, trg) sentence pairs."""
+    return paddle.batch(shuffled(sentence_reader(sentences, vocab), seed), batch_size)
+
+
+def eval_batches(sentences, vocab, batch_size):
+    """Mini-batches in file order, for evaluation."""
+    return paddle.batch(sentence_reader(sentences, vocab), batch_size)
+
+
+def to_lod_tensors(batch, place):
+    """A mini-batch of (src, trg) pairs -> two LoD tensors for current_word, next_word."""
+    lengths = [[len(src) for src, _ in batch]]
+    return [paddle.base.create_lod_tensor(flat_column(batch, side), lengths, place)
+            for side in (0, 1)]
+
+
+def flat_column(batch, side):
+    """One side of every pair, concatenated: int64 [total_words, 1]."""
+    return np.concatenate([pair[side] for pair in batch]).astype("int64").reshape(-1, 1)

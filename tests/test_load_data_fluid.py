@@ -1,0 +1,36 @@
+import numpy as np
+
+import load_data_fluid
+from corpus import EOS
+from paddle_fluid import paddle
+
+VOCAB = {EOS: 0, "a": 1, "b": 2, "c": 3}
+SENTENCES = [[1, 2, 3, 1], [2], [3, 3]]
+
+
+def test_pairs_predict_every_word_and_the_end():
+    pairs = list(load_data_fluid.sentence_reader(SENTENCES, VOCAB)())
+    assert pairs[0] == ([0, 1, 2, 3, 1], [1, 2, 3, 1, 0])
+    assert pairs[1] == ([0, 2], [2, 0])
+
+
+def test_lod_tensors_are_flat_and_unpadded():
+    batch = next(load_data_fluid.eval_batches(SENTENCES, VOCAB, 3)())
+    current, following = load_data_fluid.to_lod_tensors(batch, paddle.CPUPlace())
+    assert current.lod() == [[0, 5, 7, 10]]
+    assert np.array(current).tolist() == [[0], [1], [2], [3], [1], [0], [2], [0], [3], [3]]
+    assert np.array(following).ravel().tolist() == [1, 2, 3, 1, 0, 2, 0, 3, 3, 0]
+    assert np.array(current).dtype == np.int64 and np.array(current).shape == (10, 1)
+
+
+def test_training_batches_are_shuffled_by_seed_and_complete():
+    sentences = [[i % 3 + 1] * (i + 1) for i in range(25)]
+
+    def order(seed):
+        return [src for batch in load_data_fluid.train_batches(sentences, VOCAB, 4, seed)()
+                for src, _ in batch]
+    assert order(7) == order(7)
+    assert order(7) != order(8)
+    assert sorted(map(len, order(7))) == sorted(len(s) + 1 for s in sentences)
+    batch_sizes = [len(b) for b in load_data_fluid.train_batches(sentences, VOCAB, 4, 7)()]
+    assert batch_sizes == [4] * 6 + [1]

@@ -1,0 +1,117 @@
+"""Framework-free helpers shared by both training scripts: user errors,
+progress lines, the metrics file and the resume marker."""
+import json
+import math
+import os
+import sys
+import time
+
+
+class UserError(Exception):
+    """A mistake the user can fix; the scripts print it as one line and exit 1."""
+
+
+def run_cli(main, argv=None):
+    """Call main(argv); a UserError ends the program with one line on stderr."""
+    try:
+        main(argv)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+def perplexity(total_cost, num_targets):
+    """exp(mean cross-entropy per target token)."""
+    return math.exp(total_cost / max(num_targets, 1))
+
+
+class Progress:
+    """Running perplexity and words/s during an epoch.
+
+    A terminal gets a bar redrawn in place; a log file gets about
+    `lines_per_epoch` plain lines, so that piped output stays short.
+    """
+
+    def __init__(self, label, total_batches, lines_per_epoch=5, stream=sys.stdout):
+        self.label = label
+        self.total_batches = total_batches
+        self.stream = stream
+        self.is_terminal = stream.isatty()
+        self.every = max(1, total_batches // lines_per_epoch)
+        self.cost = 0.0
+        self.targets = 0
+        self.batches = 0
+        self.start = time.perf_counter()
+
+    def update(self, batch_cost, batch_targets):
+        """Add one mini-batch's summed cross-entropy and its target count."""
+        self.cost += batch_cost
+        self.targets += batch_targets
+        self.batches += 1
+        if self.is_terminal:
+            self._draw_bar()
+        elif self.batches % self.every == 0 and self.batches < self.total_batches:
+            print(self._status(), file=self.stream, flush=True)
+
+    def finish(self):
+        """End the bar; return (perplexity, words_per_sec, seconds)."""
+        if self.is_terminal:
+            print(file=self.stream)
+        seconds = self.seconds()
+        return perplexity(self.cost, self.targets), self.targets / seconds, seconds
+
+    def seconds(self):
+        return max(time.perf_counter() - self.start, 1e-9)
+
+    def _status(self):
+        return (f"{self.label} {self.batches}/{self.total_batches} "
+                f"ppl {perplexity(self.cost, self.targets):.2f} "
+                f"words/s {self.targets / self.seconds():.0f}")
+
+    def _draw_bar(self):
+        width = 30
+        filled = width * self.batches // max(self.total_batches, 1)
+        bar = "#" * filled + "." * (width - filled)
+        print(f"\r[{bar}] {self._status()}", end="", file=self.stream, flush=True)
+
+
+class MetricsLog:
+    """The metrics file: JSON lines, one per epoch, then one with the test result.
+
+    Nothing is created until the first line is written, so a run that fails
+    at start-up leaves no file behind. A resumed run appends.
+    """
+
+    def __init__(self, path, append):
+        self.path = path
+        self.mode = "a" if append else "w"
+
+    def write(self, **fields):
+        if not self.path:
+            return
+        with open(self.path, self.mode, encoding="utf-8") as out:
+            out.write(json.dumps(fields) + "\n")
+        self.mode = "a"
+
+
+RESUME_FILE = "last_epoch.json"
+
+
+def last_completed_epoch(save_dir):
+    """The number of epochs a checkpoint in save_dir holds (0 if none)."""
+    path = os.path.join(save_dir, RESUME_FILE)
+    if not os.path.exists(path):
+        return 0
+    try:
+        with open(path, encoding="utf-8") as marker:
+            return int(json.load(marker)["epoch"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UserError(f"cannot read {path} ({error}); delete {save_dir} to start afresh")
+
+
+def mark_epoch_saved(save_dir, epoch):
+    """Record that the checkpoint for `epoch` is complete (written last, atomically)."""
+    path = os.path.join(save_dir, RESUME_FILE)
+    with open(path + ".tmp", "w", encoding="utf-8") as marker:
+        json.dump({"epoch": epoch}, marker)
+    os.replace(path + ".tmp", path)
