@@ -15,6 +15,9 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # hide the executor's INFO lines
 warnings.filterwarnings("ignore", message="No ccache found")
 
 import paddle  # noqa: E402
+from paddle.utils.deprecated import VisibleDeprecationWarning  # noqa: E402
 
-warnings.filterwarnings("ignore", category=DeprecationWarning, module="paddle")
+# The legacy graph is deprecated, and using it is the point here.
+warnings.filterwarnings("ignore", category=VisibleDeprecationWarning)
+warnings.filterwarnings("ignore", message=".*softmax_with_cross_entropy.*deprecated")
 paddle.enable_static()

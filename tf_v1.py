@@ -5,16 +5,36 @@ available with Keras 3". TF_USE_LEGACY_KERAS=1 must be in the environment
 before the first `import tensorflow`. This is the one place that sets it:
 import TensorFlow as `from tf_v1 import tf`.
 """
+import contextlib
 import os
 import sys
+import warnings
 
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
     raise ImportError("tensorflow was imported before tf_v1; import tf_v1 first")
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
-# Level 3 also hides the "failed call to cuInit" line on machines without a GPU.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import tensorflow as tf  # noqa: E402
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """TF's native libraries log "oneDNN custom operations are on" and "Could
+    not find cuda drivers" while loading, before any log level applies."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+with _native_stderr_silenced():
+    import tensorflow as tf  # noqa: E402
+    import tf_keras  # noqa: E402,F401  loads the rest of the native code now, quietly
 
 tf.get_logger().setLevel("ERROR")  # deprecation notices of the v1 API we use on purpose
+warnings.filterwarnings("ignore", message=r".*BasicLSTMCell. is deprecated")
 tf.compat.v1.disable_eager_execution()

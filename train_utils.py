@@ -29,15 +29,15 @@ class Progress:
     """Running perplexity and words/s during an epoch.
 
     A terminal gets a bar redrawn in place; a log file gets about
-    `lines_per_epoch` plain lines, so that piped output stays short.
+    `log_lines` plain lines (none if 0), so that piped output stays short.
     """
 
-    def __init__(self, label, total_batches, lines_per_epoch=5, stream=sys.stdout):
+    def __init__(self, label, total_batches, log_lines, stream=sys.stdout):
         self.label = label
         self.total_batches = total_batches
         self.stream = stream
         self.is_terminal = stream.isatty()
-        self.every = max(1, total_batches // lines_per_epoch)
+        self.every = max(1, total_batches // log_lines) if log_lines else None
         self.cost = 0.0
         self.targets = 0
         self.batches = 0
@@ -50,7 +50,7 @@ class Progress:
         self.batches += 1
         if self.is_terminal:
             self._draw_bar()
-        elif self.batches % self.every == 0 and self.batches < self.total_batches:
+        elif self.every and self.batches % self.every == 0 and self.batches < self.total_batches:
             print(self._status(), file=self.stream, flush=True)
 
     def finish(self):

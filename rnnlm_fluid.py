@@ -1,0 +1,255 @@
+"""Train an LSTM language model on PTB with PaddlePaddle, Fluid style.
+
+Sentences go in unpadded, as LoD tensors; every layer is `fc` (the four gate
+projections at once) followed by the LoD `lstm` operator, which runs each
+sentence for exactly its own length. Mirrors rnnlm_tensorflow.py section by
+section.
+
+    python rnnlm_fluid.py --model small --data_dir data
+"""
+import collections
+import dataclasses
+import functools
+import os
+
+import corpus
+import load_data_fluid
+from config import describe, learning_rate_at, parse_config
+from paddle_fluid import paddle
+from paddle.base.layer_helper import LayerHelper
+from train_utils import (MetricsLog, Progress, UserError, last_completed_epoch,
+                         mark_epoch_saved, run_cli)
+
+FRAMEWORK = "fluid"
+# The lstm operator runs in float64. Paddle 3.3.1's CPU backward of this
+# operator takes an AVX path for float32 when hidden_size % 8 == 0 (every
+# preset), and that path drops the output's gradient into the cell state
+# (phi/kernels/funcs/detail/lstm_kernel.h: the update sits only under
+# `if (cell_clip > 0)`, and the operator passes 0). float64 takes the correct
+# scalar path. tests/test_networks.py checks the gradients numerically.
+LSTM_DTYPE = "float64"
+
+# --------------------------------------------------------------------- model
+
+Network = collections.namedtuple("Network", "feeds loss")
+Network.__doc__ = """feeds: names of the data layers; loss: summed over each
+sentence's words, averaged over the sentences of the batch."""
+
+
+def build_network(config):
+    """Describe the model in the current program: data layers to loss."""
+    # [total_words, 1] int64 each; LoD level 1 holds where sentences start.
+    current_word = paddle.static.data("current_word", [-1, 1], "int64", lod_level=1)
+    next_word = paddle.static.data("next_word", [-1, 1], "int64", lod_level=1)
+
+    x = paddle.static.nn.embedding(current_word, size=[config.vocab_size, config.hidden_size],
+                                   param_attr=uniform("embedding", config))
+    x = dropout(x, config)  # [total_words, 1, hidden]
+    for layer in range(config.num_layers):
+        x = dropout(lstm_layer(x, config, f"lstm{layer}"), config)  # [total_words, hidden]
+
+    logits = paddle.static.nn.fc(x, config.vocab_size, weight_attr=uniform("softmax_w", config),
+                                 bias_attr=uniform("softmax_b", config))
+    cost = paddle.nn.functional.softmax_with_cross_entropy(logits, next_word)  # [total_words, 1]
+    # Sum over each sentence, mean over sentences: TF's PTB tutorial's scaling,
+    # which the presets' learning rates were tuned for.
+    sentence_cost = paddle.static.nn.sequence_pool(cost, "sum")  # [sentences, 1]
+    return Network([current_word.name, next_word.name], paddle.mean(sentence_cost))
+
+
+def lstm_layer(x, config, name):
+    """fc for all four input projections at once, then the LoD lstm operator.
+
+    The operator's gate order is {candidate, input, forget, output} in both
+    the fc output and its own weights; its bias is the layer's only bias.
+    """
+    size = config.hidden_size
+    gates = paddle.static.nn.fc(x, 4 * size, weight_attr=uniform(f"{name}_input_w", config),
+                                bias_attr=False)  # [total_words, 4 * hidden]
+    helper = LayerHelper("lstm", name=name)
+    weight = helper.create_parameter(uniform(f"{name}_hidden_w", config), [size, 4 * size],
+                                     LSTM_DTYPE)
+    zero = paddle.nn.initializer.Constant(0.0)
+    bias = helper.create_parameter(paddle.ParamAttr(f"{name}_b", initializer=zero),
+                                   [1, 4 * size], LSTM_DTYPE, is_bias=True)
+    outputs = {key: helper.create_variable_for_type_inference(LSTM_DTYPE)
+               for key in ("Hidden", "Cell", "BatchGate", "BatchCellPreAct")}
+    helper.append_op(type="lstm", inputs={"Input": paddle.cast(gates, LSTM_DTYPE),
+                                          "Weight": weight, "Bias": bias},
+                     outputs=outputs,
+                     attrs={"use_peepholes": False, "is_reverse": False, "is_test": False,
+                            "gate_activation": "sigmoid", "cell_activation": "tanh",
+                            "candidate_activation": "tanh"})
+    return paddle.cast(outputs["Hidden"], "float32")
+
+
+def uniform(name, config):
+    init = paddle.nn.initializer.Uniform(-config.init_scale, config.init_scale)
+    return paddle.ParamAttr(name=name, initializer=init)
+
+
+def dropout(x, config):
+    # Upscale during training, as tf.nn.dropout does; the test clone turns it off.
+    if config.keep_prob >= 1:
+        return x
+    return paddle.nn.functional.dropout(x, p=1 - config.keep_prob)
+
+
+def add_optimizer(config, loss):
+    """SGD with global-norm clipping; returns the learning-rate schedule."""
+    schedule = paddle.optimizer.lr.LambdaDecay(1.0, functools.partial(learning_rate_at, config))
+    optimizer = paddle.optimizer.SGD(learning_rate=schedule)
+    params_grads = optimizer.backward(loss)
+    optimizer.apply_gradients(clip_by_global_norm(params_grads, config.max_grad_norm))
+    return schedule
+
+
+def clip_by_global_norm(params_grads, max_norm):
+    """Scale every gradient by max_norm / max(global norm, max_norm).
+
+    paddle.nn.ClipGradByGlobalNorm cannot build this graph: in Paddle 3.3 it
+    calls paddle.sqrt and paddle.maximum, which only make PIR ops now. These
+    are the legacy ops it used to append.
+    """
+    helper = LayerHelper("clip_by_global_norm")
+
+    def op(kind, **inputs):
+        first = inputs["X"][0] if isinstance(inputs["X"], list) else inputs["X"]
+        out = helper.create_variable_for_type_inference(first.dtype)
+        helper.append_op(type=kind, inputs=inputs, outputs={"Out": out})
+        return out
+    # float32 throughout, though the lstm's gradients are float64.
+    squares = [paddle.cast(op("squared_l2_norm", X=grad), "float32") for _, grad in params_grads]
+    norm = op("sqrt", X=op("sum", X=squares))
+    limit = paddle.full([1], max_norm, "float32")
+    scale = op("elementwise_div", X=limit, Y=op("elementwise_max", X=norm, Y=limit))
+    return [(param, op("elementwise_mul", X=grad, Y=paddle.cast(scale, grad.dtype)))
+            for param, grad in params_grads]
+
+
+def set_learning_rate(schedule, epoch):
+    schedule.step(epoch)
+    return schedule()
+
+# -------------------------------------------------------------------- device
+
+
+def choose_place(device):
+    """CUDAPlace(0) or CPUPlace() for --device auto|cpu|gpu."""
+    has_gpu = paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    if device == "gpu" and not has_gpu:
+        raise UserError("--device gpu: this PaddlePaddle build has no CUDA or no GPU is visible; "
+                        "install paddlepaddle-gpu on a GPU machine, or use --device cpu")
+    place = paddle.CUDAPlace(0) if has_gpu and device != "cpu" else paddle.CPUPlace()
+    print(f"device: {'GPU 0' if isinstance(place, paddle.CUDAPlace) else 'CPU'}")
+    return place
+
+# ------------------------------------------------------------- training code
+
+
+def run_epoch(exe, program, net, batches, num_batches, place, label, log_lines=5):
+    """Run `program` on every mini-batch; return (perplexity, words/s, seconds).
+
+    With the training program this trains; with the test clone it evaluates.
+    """
+    progress = Progress(label, num_batches, log_lines)
+    for batch in batches():
+        feed = dict(zip(net.feeds, load_data_fluid.to_lod_tensors(batch, place)))
+        loss, = exe.run(program, feed=feed, fetch_list=[net.loss])
+        progress.update(float(loss) * len(batch), sum(len(trg) for _, trg in batch))
+    return progress.finish()
+
+
+def evaluate(exe, test_program, net, sentences, vocab, config, place, label):
+    batches = load_data_fluid.eval_batches(sentences, vocab, config.batch_size)
+    return run_epoch(exe, test_program, net, batches, count_batches(sentences, config),
+                     place, label, log_lines=0)
+
+
+def count_batches(sentences, config):
+    return -(-len(sentences) // config.batch_size)
+
+# --------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(program, save_dir, epoch):
+    os.makedirs(save_dir, exist_ok=True)
+    paddle.static.save(program, os.path.join(save_dir, f"epoch{epoch}"))
+    mark_epoch_saved(save_dir, epoch)
+
+
+def restore_checkpoint(program, exe, save_dir):
+    """Load the last saved epoch into the program; return how many epochs it holds."""
+    epoch = last_completed_epoch(save_dir)
+    if epoch == 0:
+        raise UserError(f"--resume: no checkpoint in {save_dir}; run without --resume first")
+    try:
+        paddle.static.load(program, os.path.join(save_dir, f"epoch{epoch}"), exe)
+    except (ValueError, RuntimeError, AssertionError) as error:
+        raise UserError(f"--resume: the checkpoint in {save_dir} does not fit this model "
+                        f"({str(error).splitlines()[0]}); use the same flags or another --save_dir")
+    print(f"resumed from {save_dir} after epoch {epoch}")
+    return epoch
+
+# ---------------------------------------------------------------- main loop
+
+
+def train(config):
+    """Train and evaluate as the config says; return the test result."""
+    place = choose_place(config.device)  # fails before any work if it must
+    data = corpus.load_corpus(config.data_dir)
+    config = dataclasses.replace(config, vocab_size=len(data.vocab))
+    print(f"PaddlePaddle {paddle.__version__} (Fluid static graph), config:\n{describe(config)}")
+
+    # 1. Describe the network: a training program and its test clone.
+    main_program, startup_program = paddle.static.Program(), paddle.static.Program()
+    main_program.random_seed = startup_program.random_seed = config.seed
+    # unique_name.guard: the same variable names on every build, so checkpoints load.
+    with paddle.static.program_guard(main_program, startup_program), paddle.utils.unique_name.guard():
+        net = build_network(config)
+        test_program = main_program.clone(for_test=True)  # before the optimizer: no dropout, no updates
+        schedule = add_optimizer(config, net.loss)
+
+    # 2. The place was chosen above; 3. create the Executor; 4. run the startup program.
+    exe = paddle.static.Executor(place)
+    exe.run(startup_program)
+    first_epoch = restore_checkpoint(main_program, exe, config.save_dir) if config.resume else 0
+    metrics = MetricsLog(config.metrics_file, append=config.resume)
+
+    # 5. The double loop over epochs and mini-batches.
+    try:
+        for epoch in range(first_epoch, config.max_max_epoch):
+            learning_rate = set_learning_rate(schedule, epoch)
+            # 6. The reader: this epoch's shuffled sentences, batch_size at a time.
+            batches = load_data_fluid.train_batches(data.train, data.vocab, config.batch_size,
+                                                    seed=config.seed + epoch)
+            train_ppl, words_per_sec, seconds = run_epoch(
+                exe, main_program, net, batches, count_batches(data.train, config), place,
+                f"epoch {epoch + 1} train")
+            valid_ppl, _, _ = evaluate(exe, test_program, net, data.valid, data.vocab, config,
+                                       place, f"epoch {epoch + 1} valid")
+            print(f"epoch {epoch + 1}/{config.max_max_epoch}  lr {learning_rate:.4g}  "
+                  f"train ppl {train_ppl:.2f}  valid ppl {valid_ppl:.2f}  "
+                  f"words/s {words_per_sec:.0f}  seconds {seconds:.1f}", flush=True)
+            metrics.write(framework=FRAMEWORK, model=config.model, epoch=epoch + 1,
+                          learning_rate=learning_rate, train_ppl=train_ppl, valid_ppl=valid_ppl,
+                          words_per_sec=words_per_sec, seconds=seconds)
+            save_checkpoint(main_program, config.save_dir, epoch + 1)
+    except KeyboardInterrupt:
+        print("\ninterrupted: training stops here; evaluating on test")
+
+    test_ppl, _, _ = evaluate(exe, test_program, net, data.test, data.vocab, config, place, "test")
+    result = dict(framework=FRAMEWORK, test_ppl=test_ppl, test_words=corpus.count_targets(data.test))
+    print(f"test ppl {test_ppl:.2f} over {result['test_words']} words")
+    metrics.write(**result)
+    return result
+
+# -------------------------------------------------------------- command line
+
+
+def main(argv=None):
+    train(parse_config(argv, FRAMEWORK))
+
+
+if __name__ == "__main__":
+    run_cli(main)

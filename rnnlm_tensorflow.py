@@ -1,0 +1,246 @@
+"""Train an LSTM language model on PTB with TensorFlow's v1 graph API.
+
+The text goes in as one stream cut into fixed-length chunks
+[batch_size, num_steps]; MultiRNNCell of BasicLSTMCell runs under
+dynamic_rnn, and the LSTM state is carried from one chunk to the next.
+Mirrors rnnlm_fluid.py section by section.
+
+    python rnnlm_tensorflow.py --model small --data_dir data
+"""
+import collections
+import dataclasses
+import os
+
+import numpy as np
+
+import corpus
+import load_data_tf
+from config import describe, learning_rate_at, parse_config
+from tf_v1 import tf
+from train_utils import (MetricsLog, Progress, UserError, last_completed_epoch,
+                         mark_epoch_saved, run_cli)
+
+FRAMEWORK = "tensorflow"
+rnn_cell = tf.compat.v1.nn.rnn_cell
+
+# --------------------------------------------------------------------- model
+
+Network = collections.namedtuple("Network", "feeds loss initial_state final_state train_op")
+Network.__doc__ = """feeds: the input placeholders; loss: summed over each row's
+steps, averaged over the rows of the batch; initial_state/final_state: one
+LSTMStateTuple per layer; train_op: None for the evaluation network."""
+
+
+def build_network(config, is_training):
+    """Describe the model in the default graph: placeholders to loss."""
+    # [batch_size, num_steps] int32 each; None so that the shorter last
+    # chunk and the one-row tail fit too.
+    current_word = tf.compat.v1.placeholder(tf.int32, [None, None], "current_word")
+    next_word = tf.compat.v1.placeholder(tf.int32, [None, None], "next_word")
+
+    embedding = tf.compat.v1.get_variable("embedding", [config.vocab_size, config.hidden_size])
+    x = dropout(tf.nn.embedding_lookup(embedding, current_word), config, is_training)
+    cell = rnn_cell.MultiRNNCell([lstm_cell(config, is_training) for _ in range(config.num_layers)])
+    initial_state = tuple(
+        rnn_cell.LSTMStateTuple(*(tf.compat.v1.placeholder(tf.float32, [None, config.hidden_size])
+                                  for _ in "ch"))
+        for _ in range(config.num_layers))
+    outputs, final_state = tf.compat.v1.nn.dynamic_rnn(cell, x, initial_state=initial_state)
+
+    softmax_w = tf.compat.v1.get_variable("softmax_w", [config.hidden_size, config.vocab_size])
+    softmax_b = tf.compat.v1.get_variable("softmax_b", [config.vocab_size])
+    logits = tf.matmul(tf.reshape(outputs, [-1, config.hidden_size]), softmax_w) + softmax_b
+    cost = tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.reshape(next_word, [-1]), logits=logits)  # [batch_size * num_steps]
+    # Sum over each row's steps, mean over rows: TF's PTB tutorial's scaling,
+    # which the presets' learning rates were tuned for.
+    loss = tf.reduce_sum(cost) / tf.cast(tf.shape(next_word)[0], tf.float32)
+    train_op = add_optimizer(config, loss) if is_training else None
+    return Network([current_word, next_word], loss, initial_state, final_state, train_op)
+
+
+def lstm_cell(config, is_training):
+    """BasicLSTMCell: one kernel [input + hidden, 4 * hidden], gates in order
+    {input, candidate, forget, output}, and a zero-initialised bias.
+
+    forget_bias=0.0 as in TF's PTB tutorial, and so the same cell as
+    Paddle's lstm operator, which adds no constant to the forget gate.
+    """
+    cell = rnn_cell.BasicLSTMCell(config.hidden_size, forget_bias=0.0, state_is_tuple=True,
+                                  reuse=tf.compat.v1.get_variable_scope().reuse)
+    if is_training and config.keep_prob < 1:
+        cell = rnn_cell.DropoutWrapper(cell, output_keep_prob=config.keep_prob)
+    return cell
+
+
+def dropout(x, config, is_training):
+    # Upscale during training, as Paddle's dropout does; evaluation has none.
+    if not is_training or config.keep_prob >= 1:
+        return x
+    return tf.nn.dropout(x, rate=1 - config.keep_prob)
+
+
+def add_optimizer(config, loss):
+    """SGD with global-norm clipping at a learning rate set each epoch."""
+    learning_rate = tf.compat.v1.get_variable("learning_rate", [], trainable=False,
+                                              initializer=tf.compat.v1.zeros_initializer())
+    params = tf.compat.v1.trainable_variables()
+    grads, _ = tf.clip_by_global_norm(tf.gradients(loss, params), config.max_grad_norm)
+    optimizer = tf.compat.v1.train.GradientDescentOptimizer(learning_rate)
+    return optimizer.apply_gradients(zip(grads, params))
+
+
+def set_learning_rate(session, config, epoch):
+    learning_rate = learning_rate_at(config, epoch)
+    tf.compat.v1.get_variable("learning_rate").load(learning_rate, session)
+    return learning_rate
+
+# -------------------------------------------------------------------- device
+
+
+def choose_device(device):
+    """'/GPU:0' or '/CPU:0' for --device auto|cpu|gpu; cpu hides the GPUs."""
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    if device == "gpu" and not has_gpu:
+        raise UserError("--device gpu: this TensorFlow build has no CUDA or no GPU is visible; "
+                        "install tensorflow[and-cuda] on a GPU machine, or use --device cpu")
+    if device == "cpu" and has_gpu:
+        tf.config.set_visible_devices([], "GPU")
+    name = "/GPU:0" if has_gpu and device != "cpu" else "/CPU:0"
+    print(f"device: {'GPU 0' if name == '/GPU:0' else 'CPU'}")
+    return name
+
+# ------------------------------------------------------------- training code
+
+
+def run_epoch(session, net, batches, num_batches, label, log_lines=5):
+    """Run `net` on every chunk, carrying the state; return (perplexity, words/s, seconds).
+
+    With the training network this trains; with the evaluation network it evaluates.
+    """
+    progress = Progress(label, num_batches, log_lines)
+    fetches = [net.loss, net.final_state] + ([net.train_op] if net.train_op is not None else [])
+    state = None
+    for inputs, targets in batches:
+        feed = dict(zip(net.feeds, (inputs, targets)))
+        feed.update(state_feed(net, carried_state(state, inputs.shape[0], net)))
+        loss, state, *_ = session.run(fetches, feed)
+        progress.update(float(loss) * inputs.shape[0], targets.size)
+    return progress.finish()
+
+
+def carried_state(state, rows, net):
+    """Zeros at the start; then the last state, cut to the last `rows` rows
+    when the one-row tail continues the last row."""
+    if state is None:
+        hidden_size = net.initial_state[0].c.shape[1]
+        zeros = np.zeros((rows, hidden_size), np.float32)
+        return [(zeros, zeros)] * len(net.initial_state)
+    return [(c[-rows:], h[-rows:]) for c, h in state]
+
+
+def state_feed(net, state):
+    return {placeholder: value
+            for layer, values in zip(net.initial_state, state)
+            for placeholder, value in zip(layer, values)}
+
+
+def evaluate(session, eval_net, sentences, vocab, config, label):
+    stream = load_data_tf.id_stream(sentences, vocab)
+    batches = load_data_tf.chunk_batches(stream, config.batch_size, config.num_steps)
+    return run_epoch(session, eval_net, batches, count_batches(stream, config), label, log_lines=0)
+
+
+def count_batches(stream, config):
+    return load_data_tf.count_chunk_batches(len(stream) - 1, config.batch_size, config.num_steps)
+
+# --------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(session, saver, save_dir, epoch):
+    os.makedirs(save_dir, exist_ok=True)
+    saver.save(session, os.path.join(save_dir, f"epoch{epoch}"), write_meta_graph=False,
+               write_state=False)
+    mark_epoch_saved(save_dir, epoch)
+
+
+def restore_checkpoint(session, saver, save_dir):
+    """Load the last saved epoch into the session; return how many epochs it holds."""
+    epoch = last_completed_epoch(save_dir)
+    if epoch == 0:
+        raise UserError(f"--resume: no checkpoint in {save_dir}; run without --resume first")
+    try:
+        saver.restore(session, os.path.join(save_dir, f"epoch{epoch}"))
+    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, ValueError) as error:
+        raise UserError(f"--resume: the checkpoint in {save_dir} does not fit this model "
+                        f"({str(error).splitlines()[0]}); use the same flags or another --save_dir")
+    print(f"resumed from {save_dir} after epoch {epoch}")
+    return epoch
+
+# ---------------------------------------------------------------- main loop
+
+
+def train(config):
+    """Train and evaluate as the config says; return the test result."""
+    device = choose_device(config.device)  # fails before any work if it must
+    data = corpus.load_corpus(config.data_dir)
+    config = dataclasses.replace(config, vocab_size=len(data.vocab))
+    print(f"TensorFlow {tf.__version__} (v1 graph), config:\n{describe(config)}")
+
+    # 1. Describe the graph: a training network and an evaluation network
+    #    sharing its variables.
+    graph = tf.Graph()
+    with graph.as_default(), tf.device(device):
+        tf.compat.v1.set_random_seed(config.seed)
+        init = tf.compat.v1.random_uniform_initializer(-config.init_scale, config.init_scale)
+        with tf.compat.v1.variable_scope("model", initializer=init):
+            net = build_network(config, is_training=True)
+        with tf.compat.v1.variable_scope("model", reuse=True):
+            eval_net = build_network(config, is_training=False)
+        saver = tf.compat.v1.train.Saver(max_to_keep=None)
+        initializer = tf.compat.v1.global_variables_initializer()
+
+    # 2. The device was chosen above; 3. create the Session; 4. initialise the variables.
+    session = tf.compat.v1.Session(graph=graph)
+    session.run(initializer)
+    first_epoch = restore_checkpoint(session, saver, config.save_dir) if config.resume else 0
+    metrics = MetricsLog(config.metrics_file, append=config.resume)
+
+    # 5. The double loop over epochs and mini-batches.
+    try:
+        for epoch in range(first_epoch, config.max_max_epoch):
+            with graph.as_default(), tf.compat.v1.variable_scope("model", reuse=True):
+                learning_rate = set_learning_rate(session, config, epoch)
+            # 6. The reader: the training stream, batch_size rows of num_steps at a time.
+            stream = load_data_tf.id_stream(data.train, data.vocab)
+            batches = load_data_tf.chunk_batches(stream, config.batch_size, config.num_steps)
+            train_ppl, words_per_sec, seconds = run_epoch(
+                session, net, batches, count_batches(stream, config), f"epoch {epoch + 1} train")
+            valid_ppl, _, _ = evaluate(session, eval_net, data.valid, data.vocab, config,
+                                       f"epoch {epoch + 1} valid")
+            print(f"epoch {epoch + 1}/{config.max_max_epoch}  lr {learning_rate:.4g}  "
+                  f"train ppl {train_ppl:.2f}  valid ppl {valid_ppl:.2f}  "
+                  f"words/s {words_per_sec:.0f}  seconds {seconds:.1f}", flush=True)
+            metrics.write(framework=FRAMEWORK, model=config.model, epoch=epoch + 1,
+                          learning_rate=learning_rate, train_ppl=train_ppl, valid_ppl=valid_ppl,
+                          words_per_sec=words_per_sec, seconds=seconds)
+            save_checkpoint(session, saver, config.save_dir, epoch + 1)
+    except KeyboardInterrupt:
+        print("\ninterrupted: training stops here; evaluating on test")
+
+    test_ppl, _, _ = evaluate(session, eval_net, data.test, data.vocab, config, "test")
+    result = dict(framework=FRAMEWORK, test_ppl=test_ppl, test_words=corpus.count_targets(data.test))
+    print(f"test ppl {test_ppl:.2f} over {result['test_words']} words")
+    metrics.write(**result)
+    session.close()
+    return result
+
+# -------------------------------------------------------------- command line
+
+
+def main(argv=None):
+    train(parse_config(argv, FRAMEWORK))
+
+
+if __name__ == "__main__":
+    run_cli(main)

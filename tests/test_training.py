@@ -1,0 +1,116 @@
+"""End-to-end runs of both training scripts on a small generated corpus."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import corpus
+import rnnlm_fluid
+import rnnlm_tensorflow
+from tests.corpora import unigram_perplexity, write_grammar_corpus
+from train_utils import UserError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS = {"fluid": rnnlm_fluid, "tensorflow": rnnlm_tensorflow}
+# One small layer learns this grammar within seconds; two take far longer to
+# leave the unigram plateau, on this little data.
+TINY_MODEL = ["--num_layers", "1", "--hidden_size", "32", "--batch_size", "10"]
+EPOCH_FIELDS = {"framework", "model", "epoch", "learning_rate", "train_ppl", "valid_ppl",
+                "words_per_sec", "seconds"}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return str(write_grammar_corpus(tmp_path_factory.mktemp("grammar"), train_lines=1000))
+
+
+def read_metrics(path):
+    with open(path, encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
+def train(framework, data_dir, out_dir, *flags):
+    metrics_file = os.path.join(out_dir, "metrics.jsonl")
+    SCRIPTS[framework].main(["--data_dir", data_dir, "--save_dir", os.path.join(out_dir, "ck"),
+                             "--metrics_file", metrics_file, *TINY_MODEL, *flags])
+    return read_metrics(metrics_file)
+
+
+@pytest.fixture(scope="module", params=sorted(SCRIPTS))
+def five_epochs(request, data_dir, tmp_path_factory):
+    """(framework, metrics) of one five-epoch run, shared by the tests below."""
+    out_dir = str(tmp_path_factory.mktemp(request.param))
+    return request.param, out_dir, train(request.param, data_dir, out_dir, "--epochs", "5")
+
+
+def test_model_learns_far_below_unigram(five_epochs, data_dir):
+    _, _, metrics = five_epochs
+    texts = {split: corpus.read_sentences(corpus.split_path(data_dir, split))
+             for split in ("train", "valid")}
+    unigram = unigram_perplexity(texts["train"], texts["valid"])
+    assert metrics[-2]["valid_ppl"] < 0.6 * unigram, (metrics, unigram)
+    assert metrics[-1]["test_ppl"] < 0.6 * unigram
+
+
+def test_metrics_follow_the_contract(five_epochs, data_dir):
+    framework, _, metrics = five_epochs
+    *epochs, last = metrics
+    assert [line["epoch"] for line in epochs] == [1, 2, 3, 4, 5]
+    for line in epochs:
+        assert set(line) == EPOCH_FIELDS and line["framework"] == framework
+        assert line["model"] == "small" and line["words_per_sec"] > 0 and line["seconds"] > 0
+    assert [line["learning_rate"] for line in epochs] == [1.0, 1.0, 1.0, 1.0, 0.5]
+    assert set(last) == {"framework", "test_ppl", "test_words"}
+    test_split = corpus.read_sentences(corpus.split_path(data_dir, "test"))
+    assert last["test_words"] == sum(len(words) + 1 for words in test_split)  # W + L
+
+
+def test_resume_continues_and_reproduces(five_epochs, data_dir, tmp_path):
+    """Two epochs, then --resume to five: the same numbers as five in one go."""
+    framework, _, straight = five_epochs
+    train(framework, data_dir, str(tmp_path), "--epochs", "2")
+    resumed = train(framework, data_dir, str(tmp_path), "--epochs", "5", "--resume")
+    assert [line.get("epoch") for line in resumed] == [1, 2, None, 3, 4, 5, None]
+    for mine, theirs in zip(resumed[3:], straight[2:]):
+        for key in ("train_ppl", "valid_ppl", "test_ppl"):
+            if key in theirs:
+                assert mine[key] == pytest.approx(theirs[key], rel=1e-4), key
+
+
+@pytest.mark.parametrize("framework", sorted(SCRIPTS))
+def test_resume_without_checkpoint_is_refused(framework, data_dir, tmp_path):
+    with pytest.raises(UserError, match="no checkpoint"):
+        train(framework, data_dir, str(tmp_path), "--resume")
+    assert os.listdir(tmp_path) == []
+
+
+def run_script(framework, *args):
+    return subprocess.run([sys.executable, f"rnnlm_{framework}.py", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("framework", sorted(SCRIPTS))
+@pytest.mark.parametrize("args, message", [
+    (["--device", "gpu"], "--device gpu"),
+    (["--data_dir", "no/such/dir"], "sh data/download.sh"),
+    (["--batch_size", "0"], "--batch_size"),
+])
+def test_user_errors_end_with_one_line(framework, args, message, data_dir, tmp_path):
+    if "--data_dir" not in args:
+        args = ["--data_dir", data_dir, *args]
+    result = run_script(framework, *args, "--save_dir", str(tmp_path / "ck"),
+                        "--metrics_file", str(tmp_path / "m.jsonl"))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("error:") and message in last_line, result.stderr
+    assert os.listdir(tmp_path) == []  # nothing half-written
+
+
+@pytest.mark.parametrize("framework", sorted(SCRIPTS))
+def test_missing_split_points_at_download(framework, tmp_path):
+    (tmp_path / "ptb.train.txt").write_text(" a b\n")
+    with pytest.raises(UserError, match=r"ptb\.valid\.txt not found.*download\.sh"):
+        SCRIPTS[framework].main(["--data_dir", str(tmp_path), "--device", "cpu"])
