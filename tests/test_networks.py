@@ -101,3 +101,47 @@ def test_fluid_gradients_match_finite_differences():
         tensor.set(weights, place)
         numeric = (losses[0] - losses[1]) / 2e-2
         assert float((grad * direction).sum()) == pytest.approx(numeric, rel=5e-2, abs=2e-3), param.name
+
+
+def paddle_to_tf_gates(matrix):
+    """Paddle's lstm gate blocks {candidate, input, forget, output} -> BasicLSTMCell's
+    {input, candidate, forget, output}, along the last axis."""
+    candidate, input_gate, forget, output = np.split(matrix, 4, axis=-1)
+    return np.concatenate([input_gate, candidate, forget, output], axis=-1)
+
+
+def test_both_frameworks_compute_the_same_loss():
+    """Identical weights from one numpy source, the same sentences: the same loss.
+
+    Paddle splits a layer into fc weights [input, 4H] and the lstm operator's
+    recurrent weights [H, 4H] and bias [1, 4H]; BasicLSTMCell stacks input and
+    recurrent rows into one kernel [input + H, 4H] with a bias [4H], gates in
+    another order, and adds forget_bias (0.0 here) to the forget gate.
+    """
+    program, net, _, exe = fluid_program(CONFIG)
+    scope = paddle.static.global_scope()
+    weights = {param.name: np.array(scope.find_var(param.name).get_tensor())
+               for param in program.all_parameters()}
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.variable_scope("model"):
+        tf_net = rnnlm_tensorflow.build_network(CONFIG, is_training=False)
+        variables = {v.op.name: v for v in tf.compat.v1.global_variables()}
+    with tf.compat.v1.Session(graph=graph) as session:
+        for name in ("embedding", "softmax_w", "softmax_b"):
+            variables[f"model/{name}"].load(weights[name], session)
+        for layer in range(CONFIG.num_layers):
+            cell = f"model/rnn/multi_rnn_cell/cell_{layer}/basic_lstm_cell"
+            kernel = np.concatenate([weights[f"lstm{layer}_input_w"],
+                                     weights[f"lstm{layer}_hidden_w"]], axis=0)
+            variables[f"{cell}/kernel"].load(paddle_to_tf_gates(kernel), session)
+            variables[f"{cell}/bias"].load(paddle_to_tf_gates(weights[f"lstm{layer}_b"]).ravel(),
+                                           session)
+        for words in SENTENCES:
+            src, trg = next(iter(load_data_fluid.sentence_reader([words], VOCAB)()))
+            feed = dict(zip(net.feeds, load_data_fluid.to_lod_tensors([(src, trg)], paddle.CPUPlace())))
+            fluid_loss = float(exe.run(program, feed=feed, fetch_list=[net.loss])[0])
+            tf_feed = dict(zip(tf_net.feeds, (np.array([src]), np.array([trg]))))
+            tf_feed.update(rnnlm_tensorflow.state_feed(
+                tf_net, rnnlm_tensorflow.carried_state(None, 1, tf_net)))
+            tf_loss = float(session.run(tf_net.loss, tf_feed))
+            assert fluid_loss == pytest.approx(tf_loss, abs=1e-4)
