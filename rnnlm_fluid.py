@@ -17,8 +17,8 @@ import load_data_fluid
 from config import describe, learning_rate_at, parse_config
 from paddle_fluid import paddle
 from paddle.base.layer_helper import LayerHelper
-from train_utils import (MetricsLog, Progress, UserError, last_completed_epoch,
-                         mark_epoch_saved, run_cli)
+from train_utils import (MetricsLog, Progress, UserError, checkpoint_mismatch, epoch_to_resume,
+                         mark_epoch_saved, report_epoch, report_test, run_cli)
 
 FRAMEWORK = "fluid"
 # The lstm operator runs in float64. Paddle 3.3.1's CPU backward of this
@@ -148,7 +148,7 @@ def choose_place(device):
 
 
 def run_epoch(exe, program, net, batches, num_batches, place, label, log_lines=5):
-    """Run `program` on every mini-batch; return (perplexity, words/s, seconds).
+    """Run `program` on every mini-batch; return its EpochStats.
 
     With the training program this trains; with the test clone it evaluates.
     """
@@ -180,14 +180,11 @@ def save_checkpoint(program, save_dir, epoch):
 
 def restore_checkpoint(program, exe, save_dir):
     """Load the last saved epoch into the program; return how many epochs it holds."""
-    epoch = last_completed_epoch(save_dir)
-    if epoch == 0:
-        raise UserError(f"--resume: no checkpoint in {save_dir}; run without --resume first")
+    epoch = epoch_to_resume(save_dir)
     try:
         paddle.static.load(program, os.path.join(save_dir, f"epoch{epoch}"), exe)
     except (ValueError, RuntimeError, AssertionError) as error:
-        raise UserError(f"--resume: the checkpoint in {save_dir} does not fit this model "
-                        f"({str(error).splitlines()[0]}); use the same flags or another --save_dir")
+        raise checkpoint_mismatch(save_dir, error) from None
     print(f"resumed from {save_dir} after epoch {epoch}")
     return epoch
 
@@ -223,25 +220,18 @@ def train(config):
             # 6. The reader: this epoch's shuffled sentences, batch_size at a time.
             batches = load_data_fluid.train_batches(data.train, data.vocab, config.batch_size,
                                                     seed=config.seed + epoch)
-            train_ppl, words_per_sec, seconds = run_epoch(
+            train = run_epoch(
                 exe, main_program, net, batches, count_batches(data.train, config), place,
                 f"epoch {epoch + 1} train")
-            valid_ppl, _, _ = evaluate(exe, test_program, net, data.valid, data.vocab, config,
-                                       place, f"epoch {epoch + 1} valid")
-            print(f"epoch {epoch + 1}/{config.max_max_epoch}  lr {learning_rate:.4g}  "
-                  f"train ppl {train_ppl:.2f}  valid ppl {valid_ppl:.2f}  "
-                  f"words/s {words_per_sec:.0f}  seconds {seconds:.1f}", flush=True)
-            metrics.write(framework=FRAMEWORK, model=config.model, epoch=epoch + 1,
-                          learning_rate=learning_rate, train_ppl=train_ppl, valid_ppl=valid_ppl,
-                          words_per_sec=words_per_sec, seconds=seconds)
+            valid = evaluate(exe, test_program, net, data.valid, data.vocab, config,
+                             place, f"epoch {epoch + 1} valid")
+            report_epoch(metrics, FRAMEWORK, config, epoch + 1, learning_rate, train, valid)
             save_checkpoint(main_program, config.save_dir, epoch + 1)
     except KeyboardInterrupt:
         print("\ninterrupted: training stops here; evaluating on test")
 
-    test_ppl, _, _ = evaluate(exe, test_program, net, data.test, data.vocab, config, place, "test")
-    result = dict(framework=FRAMEWORK, test_ppl=test_ppl, test_words=corpus.count_targets(data.test))
-    print(f"test ppl {test_ppl:.2f} over {result['test_words']} words")
-    metrics.write(**result)
+    test = evaluate(exe, test_program, net, data.test, data.vocab, config, place, "test")
+    result = report_test(metrics, FRAMEWORK, test, corpus.count_targets(data.test))
     return result
 
 # -------------------------------------------------------------- command line

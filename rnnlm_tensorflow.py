@@ -17,18 +17,20 @@ import corpus
 import load_data_tf
 from config import describe, learning_rate_at, parse_config
 from tf_v1 import tf
-from train_utils import (MetricsLog, Progress, UserError, last_completed_epoch,
-                         mark_epoch_saved, run_cli)
+from train_utils import (MetricsLog, Progress, UserError, checkpoint_mismatch, epoch_to_resume,
+                         mark_epoch_saved, report_epoch, report_test, run_cli)
 
 FRAMEWORK = "tensorflow"
 rnn_cell = tf.compat.v1.nn.rnn_cell
 
 # --------------------------------------------------------------------- model
 
-Network = collections.namedtuple("Network", "feeds loss initial_state final_state train_op")
+Network = collections.namedtuple(
+    "Network", "feeds loss initial_state final_state train_op learning_rate")
 Network.__doc__ = """feeds: the input placeholders; loss: summed over each row's
 steps, averaged over the rows of the batch; initial_state/final_state: one
-LSTMStateTuple per layer; train_op: None for the evaluation network."""
+LSTMStateTuple per layer; train_op and the learning_rate variable: None for
+the evaluation network."""
 
 
 def build_network(config, is_training):
@@ -55,8 +57,9 @@ def build_network(config, is_training):
     # Sum over each row's steps, mean over rows: TF's PTB tutorial's scaling,
     # which the presets' learning rates were tuned for.
     loss = tf.reduce_sum(cost) / tf.cast(tf.shape(next_word)[0], tf.float32)
-    train_op = add_optimizer(config, loss) if is_training else None
-    return Network([current_word, next_word], loss, initial_state, final_state, train_op)
+    train_op, learning_rate = add_optimizer(config, loss) if is_training else (None, None)
+    return Network([current_word, next_word], loss, initial_state, final_state, train_op,
+                   learning_rate)
 
 
 def lstm_cell(config, is_training):
@@ -81,18 +84,18 @@ def dropout(x, config, is_training):
 
 
 def add_optimizer(config, loss):
-    """SGD with global-norm clipping at a learning rate set each epoch."""
+    """SGD with global-norm clipping; returns the train op and the learning-rate variable."""
     learning_rate = tf.compat.v1.get_variable("learning_rate", [], trainable=False,
                                               initializer=tf.compat.v1.zeros_initializer())
     params = tf.compat.v1.trainable_variables()
     grads, _ = tf.clip_by_global_norm(tf.gradients(loss, params), config.max_grad_norm)
     optimizer = tf.compat.v1.train.GradientDescentOptimizer(learning_rate)
-    return optimizer.apply_gradients(zip(grads, params))
+    return optimizer.apply_gradients(zip(grads, params)), learning_rate
 
 
-def set_learning_rate(session, config, epoch):
+def set_learning_rate(session, net, config, epoch):
     learning_rate = learning_rate_at(config, epoch)
-    tf.compat.v1.get_variable("learning_rate").load(learning_rate, session)
+    net.learning_rate.load(learning_rate, session)
     return learning_rate
 
 # -------------------------------------------------------------------- device
@@ -114,7 +117,7 @@ def choose_device(device):
 
 
 def run_epoch(session, net, batches, num_batches, label, log_lines=5):
-    """Run `net` on every chunk, carrying the state; return (perplexity, words/s, seconds).
+    """Run `net` on every chunk, carrying the state; return its EpochStats.
 
     With the training network this trains; with the evaluation network it evaluates.
     """
@@ -166,14 +169,11 @@ def save_checkpoint(session, saver, save_dir, epoch):
 
 def restore_checkpoint(session, saver, save_dir):
     """Load the last saved epoch into the session; return how many epochs it holds."""
-    epoch = last_completed_epoch(save_dir)
-    if epoch == 0:
-        raise UserError(f"--resume: no checkpoint in {save_dir}; run without --resume first")
+    epoch = epoch_to_resume(save_dir)
     try:
         saver.restore(session, os.path.join(save_dir, f"epoch{epoch}"))
     except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, ValueError) as error:
-        raise UserError(f"--resume: the checkpoint in {save_dir} does not fit this model "
-                        f"({str(error).splitlines()[0]}); use the same flags or another --save_dir")
+        raise checkpoint_mismatch(save_dir, error) from None
     print(f"resumed from {save_dir} after epoch {epoch}")
     return epoch
 
@@ -209,29 +209,21 @@ def train(config):
     # 5. The double loop over epochs and mini-batches.
     try:
         for epoch in range(first_epoch, config.max_max_epoch):
-            with graph.as_default(), tf.compat.v1.variable_scope("model", reuse=True):
-                learning_rate = set_learning_rate(session, config, epoch)
+            learning_rate = set_learning_rate(session, net, config, epoch)
             # 6. The reader: the training stream, batch_size rows of num_steps at a time.
             stream = load_data_tf.id_stream(data.train, data.vocab)
             batches = load_data_tf.chunk_batches(stream, config.batch_size, config.num_steps)
-            train_ppl, words_per_sec, seconds = run_epoch(
+            train = run_epoch(
                 session, net, batches, count_batches(stream, config), f"epoch {epoch + 1} train")
-            valid_ppl, _, _ = evaluate(session, eval_net, data.valid, data.vocab, config,
-                                       f"epoch {epoch + 1} valid")
-            print(f"epoch {epoch + 1}/{config.max_max_epoch}  lr {learning_rate:.4g}  "
-                  f"train ppl {train_ppl:.2f}  valid ppl {valid_ppl:.2f}  "
-                  f"words/s {words_per_sec:.0f}  seconds {seconds:.1f}", flush=True)
-            metrics.write(framework=FRAMEWORK, model=config.model, epoch=epoch + 1,
-                          learning_rate=learning_rate, train_ppl=train_ppl, valid_ppl=valid_ppl,
-                          words_per_sec=words_per_sec, seconds=seconds)
+            valid = evaluate(session, eval_net, data.valid, data.vocab, config,
+                             f"epoch {epoch + 1} valid")
+            report_epoch(metrics, FRAMEWORK, config, epoch + 1, learning_rate, train, valid)
             save_checkpoint(session, saver, config.save_dir, epoch + 1)
     except KeyboardInterrupt:
         print("\ninterrupted: training stops here; evaluating on test")
 
-    test_ppl, _, _ = evaluate(session, eval_net, data.test, data.vocab, config, "test")
-    result = dict(framework=FRAMEWORK, test_ppl=test_ppl, test_words=corpus.count_targets(data.test))
-    print(f"test ppl {test_ppl:.2f} over {result['test_words']} words")
-    metrics.write(**result)
+    test = evaluate(session, eval_net, data.test, data.vocab, config, "test")
+    result = report_test(metrics, FRAMEWORK, test, corpus.count_targets(data.test))
     session.close()
     return result
 

@@ -1,10 +1,13 @@
 """Framework-free helpers shared by both training scripts: user errors,
 progress lines, the metrics file and the resume marker."""
+import collections
 import json
 import math
 import os
 import sys
 import time
+
+EpochStats = collections.namedtuple("EpochStats", "ppl words_per_sec seconds")
 
 
 class UserError(Exception):
@@ -54,11 +57,11 @@ class Progress:
             print(self._status(), file=self.stream, flush=True)
 
     def finish(self):
-        """End the bar; return (perplexity, words_per_sec, seconds)."""
+        """End the bar; return the epoch's EpochStats."""
         if self.is_terminal:
             print(file=self.stream)
         seconds = self.seconds()
-        return perplexity(self.cost, self.targets), self.targets / seconds, seconds
+        return EpochStats(perplexity(self.cost, self.targets), self.targets / seconds, seconds)
 
     def seconds(self):
         return max(time.perf_counter() - self.start, 1e-9)
@@ -94,6 +97,24 @@ class MetricsLog:
         self.mode = "a"
 
 
+def report_epoch(metrics, framework, config, epoch, learning_rate, train, valid):
+    """Print one epoch's line and write its metrics; `epoch` counts from 1."""
+    print(f"epoch {epoch}/{config.max_max_epoch}  lr {learning_rate:.4g}  "
+          f"train ppl {train.ppl:.2f}  valid ppl {valid.ppl:.2f}  "
+          f"words/s {train.words_per_sec:.0f}  seconds {train.seconds:.1f}", flush=True)
+    metrics.write(framework=framework, model=config.model, epoch=epoch,
+                  learning_rate=learning_rate, train_ppl=train.ppl, valid_ppl=valid.ppl,
+                  words_per_sec=train.words_per_sec, seconds=train.seconds)
+
+
+def report_test(metrics, framework, test, test_words):
+    """Print and write the test result; return it."""
+    print(f"test ppl {test.ppl:.2f} over {test_words} words")
+    result = dict(framework=framework, test_ppl=test.ppl, test_words=test_words)
+    metrics.write(**result)
+    return result
+
+
 RESUME_FILE = "last_epoch.json"
 
 
@@ -107,6 +128,20 @@ def last_completed_epoch(save_dir):
             return int(json.load(marker)["epoch"])
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise UserError(f"cannot read {path} ({error}); delete {save_dir} to start afresh")
+
+
+def epoch_to_resume(save_dir):
+    """For --resume: the last completed epoch saved in save_dir."""
+    epoch = last_completed_epoch(save_dir)
+    if epoch == 0:
+        raise UserError(f"--resume: no checkpoint in {save_dir}; run without --resume first")
+    return epoch
+
+
+def checkpoint_mismatch(save_dir, error):
+    """The UserError for a checkpoint that does not load into this model."""
+    return UserError(f"--resume: the checkpoint in {save_dir} does not fit this model "
+                     f"({str(error).splitlines()[0]}); use the same flags or another --save_dir")
 
 
 def mark_epoch_saved(save_dir, epoch):
