@@ -23,12 +23,14 @@ class Config:
     max_max_epoch: int = 13     # epochs in all
     keep_prob: float = 1.0      # 1 - dropout rate
     lr_decay: float = 0.5       # learning-rate factor for each epoch after max_epoch
-    batch_size: int = 20        # sentences (Fluid) or rows (TF) per mini-batch
+    batch_size: int = 20        # sentences or chunk rows per mini-batch
     vocab_size: int = 10000     # replaced by the size of the data's vocabulary
     # The run.
     model: str = "small"
+    batching: str = "sentences"  # or "chunks"; each script has its own default
     data_dir: str = "data"
     device: str = "auto"
+    threads: int = 0            # CPU threads for the math; 0: one per core
     seed: int = 1
     save_dir: str = ""
     metrics_file: str = ""
@@ -46,12 +48,21 @@ PRESETS = {
 }
 
 
+# How each script batches unless told otherwise: the design's contrast.
+DEFAULT_BATCHING = {"fluid": "sentences", "tensorflow": "chunks"}
+
+
+def cpu_threads(config):
+    """The CPU threads each framework's math should use."""
+    return config.threads or os.cpu_count() or 1
+
+
 def learning_rate_at(config, epoch):
     """The learning rate of 0-based `epoch`: constant, then decayed each epoch."""
     return config.learning_rate * config.lr_decay ** max(epoch + 1 - config.max_epoch, 0)
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     def error(self, message):
         # One line that says what is wrong, instead of argparse's usage dump.
         print(f"error: {message} (see --help)", file=sys.stderr)
@@ -83,7 +94,7 @@ def existing_dir(path):
 
 
 def build_parser(framework):
-    parser = _Parser(
+    parser = OneLineParser(
         prog=f"rnnlm_{framework}.py",
         description=f"Train the PTB word-level LSTM language model with {framework}.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -92,8 +103,13 @@ def build_parser(framework):
         help="preset of Zaremba et al. (2014): test is tiny, small/medium/large as in the paper")
     add("--data_dir", type=existing_dir, default="data",
         help="folder with ptb.train.txt, ptb.valid.txt, ptb.test.txt")
+    add("--batching", choices=["sentences", "chunks"], default=DEFAULT_BATCHING[framework],
+        help="sentences: whole sentences, state reset for each; "
+             "chunks: fixed num_steps pieces of the text, state carried")
     add("--device", choices=["auto", "cpu", "gpu"], default="auto",
         help="auto uses a GPU when the build and the machine have one")
+    add("--threads", type=positive_int,
+        help="CPU threads for the math (default: one per core)")
     add("--epochs", type=positive_int, dest="max_max_epoch",
         help="epochs in all (default: the preset's)")
     add("--batch_size", type=positive_int, help="mini-batch size (default: the preset's)")

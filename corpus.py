@@ -5,6 +5,7 @@ non-blank line becomes its words followed by <eos>; blank lines are skipped.
 """
 import collections
 import os
+import random
 
 from train_utils import UserError
 
@@ -74,3 +75,15 @@ def load_corpus(data_dir):
 def count_targets(sentences):
     """W + L: every word and every sentence end is one prediction target."""
     return sum(len(words) + 1 for words in sentences)
+
+
+def shuffled(items, seed):
+    """A copy of `items` in an order fixed by `seed`.
+
+    Both loaders shuffle training sentences with this, so with the same seed
+    Fluid and TensorFlow see the sentences of an epoch in the same order; a
+    seeded RNG per epoch also makes resumed runs repeat exactly.
+    """
+    items = list(items)
+    random.Random(seed).shuffle(items)
+    return items

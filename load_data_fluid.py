@@ -8,13 +8,13 @@ where each sentence starts. For three sentences of 4, 2 and 3 targets:
     LoD (offsets) [0,                  4,        6,              9]
 
 No padding anywhere: the lstm operator reads the offsets and runs every
-sentence for exactly its own length.
+sentence for exactly its own length. For --batching chunks, the sequences
+are TensorFlow's fixed-length chunks instead (chunk_batches below).
 """
-import random
-
 import numpy as np
 
-from corpus import EOS
+import corpus
+import load_data_tf
 from paddle_fluid import paddle
 
 
@@ -24,7 +24,7 @@ def sentence_reader(sentences, vocab):
     src = [<eos>] + words and trg = words + [<eos>]: the leading <eos> marks
     the start, so every word and the sentence end are predicted.
     """
-    eos = vocab[EOS]
+    eos = vocab[corpus.EOS]
 
     def reader():
         for words in sentences:
@@ -33,16 +33,13 @@ def sentence_reader(sentences, vocab):
 
 
 def shuffled(reader, seed):
-    """Like paddle.reader.shuffle over the whole split, with its own RNG.
+    """Like paddle.reader.shuffle over the whole split, but seeded.
 
     paddle.reader.shuffle draws from the global `random` module, so an
-    epoch's order would depend on everything run before it; a seeded RNG per
-    epoch makes runs, and resumed runs, repeat exactly.
+    epoch's order would depend on everything run before it.
     """
     def shuffled_reader():
-        items = list(reader())
-        random.Random(seed).shuffle(items)
-        yield from items
+        yield from corpus.shuffled(reader(), seed)
     return shuffled_reader
 
 
@@ -54,6 +51,26 @@ def train_batches(sentences, vocab, batch_size, seed):
 def eval_batches(sentences, vocab, batch_size):
     """Mini-batches in file order, for evaluation."""
     return paddle.batch(sentence_reader(sentences, vocab), batch_size)
+
+
+def chunk_batches(sentences, vocab, batch_size, num_steps):
+    """TensorFlow's chunks as LoD batches: each row of a chunk batch is one
+    sequence, all of the same length, so nothing is padded either.
+
+    Row i of a batch continues row i of the batch before, so the LSTM state
+    can be carried across batches (see load_data_tf.chunk_batches).
+    """
+    stream = load_data_tf.id_stream(sentences, vocab)
+
+    def batches():
+        for inputs, targets in load_data_tf.chunk_batches(stream, batch_size, num_steps):
+            yield list(zip(inputs, targets))
+    return batches
+
+
+# Chunks are TensorFlow's, and a sentence batch is batch_size sentences on
+# both sides, so the two loaders make the same number of batches.
+count_batches = load_data_tf.count_batches
 
 
 def to_lod_tensors(batch, place):

@@ -16,15 +16,21 @@ one id. With 18 ids (17 targets), batch_size 3 and num_steps 4:
 The last columns of a row may make a shorter chunk, and the few targets that
 do not fill a row (here 16 and 17) come last as a one-row batch that
 continues the last row: every target is scored exactly once.
+
+For --batching sentences, sentence_batches pads whole sentences instead:
+
+    inputs   <eos> the cat sat      lengths  4
+             <eos> hi  .   .                 2     (. = padding, masked
+             <eos> go  on  .                 3      out of the loss)
 """
 import numpy as np
 
-from corpus import EOS
+import corpus
 
 
 def id_stream(sentences, vocab):
     """<eos> + each sentence + <eos>: W + L + 1 ids, so W + L targets."""
-    eos = vocab[EOS]
+    eos = vocab[corpus.EOS]
     stream = [eos]
     for words in sentences:
         stream.extend(words)
@@ -58,3 +64,33 @@ def count_chunk_batches(num_targets, batch_size, num_steps):
     """How many batches chunk_batches yields for a stream of num_targets targets."""
     row_length, tail = divmod(num_targets, batch_size)
     return -(-row_length // num_steps) + -(-tail // num_steps)
+
+
+def count_batches(sentences, batching, batch_size, num_steps):
+    """How many batches a split makes, batched by "sentences" or "chunks"."""
+    if batching == "chunks":
+        return count_chunk_batches(corpus.count_targets(sentences), batch_size, num_steps)
+    return -(-len(sentences) // batch_size)
+
+
+def sentence_batches(sentences, vocab, batch_size, seed=None):
+    """Yield (inputs, targets, lengths): batch_size whole sentences, each
+    [<eos>] + words -> words + [<eos>], padded to the longest of the batch.
+
+    With a seed, the sentences are shuffled as load_data_fluid shuffles them.
+    """
+    order = corpus.shuffled(sentences, seed) if seed is not None else sentences
+    eos = vocab[corpus.EOS]
+    for start in range(0, len(order), batch_size):
+        batch = [[eos] + words + [eos] for words in order[start:start + batch_size]]
+        lengths = np.array([len(ids) - 1 for ids in batch], dtype=np.int32)
+        padded = np.full((len(batch), lengths.max() + 1), eos, dtype=np.int32)
+        for row, ids in enumerate(batch):
+            padded[row, :len(ids)] = ids
+        yield padded[:, :-1], padded[:, 1:], lengths
+
+
+def count_targets(batch):
+    """The targets a batch scores: all of a chunk; a sentence batch's lengths."""
+    _, targets, *lengths = batch
+    return int(lengths[0].sum()) if lengths else targets.size

@@ -3,7 +3,9 @@
 The text goes in as one stream cut into fixed-length chunks
 [batch_size, num_steps]; MultiRNNCell of BasicLSTMCell runs under
 dynamic_rnn, and the LSTM state is carried from one chunk to the next.
-Mirrors rnnlm_fluid.py section by section.
+--batching sentences feeds whole sentences padded to the longest of each
+batch instead, the padding masked out of the loss. Mirrors rnnlm_fluid.py
+section by section.
 
     python rnnlm_tensorflow.py --model small --data_dir data
 """
@@ -11,14 +13,13 @@ import collections
 import dataclasses
 import os
 
-import numpy as np
 
 import corpus
 import load_data_tf
-from config import describe, learning_rate_at, parse_config
+from config import cpu_threads, describe, learning_rate_at, parse_config
 from tf_v1 import tf
-from train_utils import (MetricsLog, Progress, UserError, checkpoint_mismatch, epoch_to_resume,
-                         mark_epoch_saved, report_epoch, report_test, run_cli)
+from train_utils import (MetricsLog, Progress, UserError, carried_state, checkpoint_mismatch,
+                         epoch_to_resume, mark_epoch_saved, report_epoch, report_test, run_cli)
 
 FRAMEWORK = "tensorflow"
 rnn_cell = tf.compat.v1.nn.rnn_cell
@@ -27,39 +28,59 @@ rnn_cell = tf.compat.v1.nn.rnn_cell
 
 Network = collections.namedtuple(
     "Network", "feeds loss initial_state final_state train_op learning_rate")
-Network.__doc__ = """feeds: the input placeholders; loss: summed over each row's
-steps, averaged over the rows of the batch; initial_state/final_state: one
-LSTMStateTuple per layer; train_op and the learning_rate variable: None for
-the evaluation network."""
+Network.__doc__ = """feeds: the word placeholders (and, batching by sentences,
+the lengths); loss: summed over each row's steps, averaged over the rows of
+the batch; initial_state: each layer's (c, h) placeholders; final_state:
+each layer's (c, h) after the last step. The state tuples are empty unless
+batching by chunks. train_op and the learning_rate variable: None for the
+evaluation network."""
 
 
 def build_network(config, is_training):
     """Describe the model in the default graph: placeholders to loss."""
-    # [batch_size, num_steps] int32 each; None so that the shorter last
-    # chunk and the one-row tail fit too.
+    # [batch_size, num_steps] int32 each (num_steps: the longest sentence,
+    # batching by sentences); None so that every batch shape fits.
     current_word = tf.compat.v1.placeholder(tf.int32, [None, None], "current_word")
     next_word = tf.compat.v1.placeholder(tf.int32, [None, None], "next_word")
+    feeds = [current_word, next_word]
 
     embedding = tf.compat.v1.get_variable("embedding", [config.vocab_size, config.hidden_size])
     x = dropout(tf.nn.embedding_lookup(embedding, current_word), config, is_training)
     cell = rnn_cell.MultiRNNCell([lstm_cell(config, is_training) for _ in range(config.num_layers)])
-    initial_state = tuple(
-        rnn_cell.LSTMStateTuple(*(tf.compat.v1.placeholder(tf.float32, [None, config.hidden_size])
-                                  for _ in "ch"))
-        for _ in range(config.num_layers))
-    outputs, final_state = tf.compat.v1.nn.dynamic_rnn(cell, x, initial_state=initial_state)
+    if config.batching == "chunks":
+        # Chunks carry the state from batch to batch.
+        initial_state = state_placeholders(config)
+        outputs, final_state = tf.compat.v1.nn.dynamic_rnn(cell, x, initial_state=initial_state)
+        mask = 1.0
+    else:
+        # Padded sentences: each row starts from zeros and stops at its length.
+        lengths = tf.compat.v1.placeholder(tf.int32, [None], "lengths")
+        feeds.append(lengths)
+        outputs, _ = tf.compat.v1.nn.dynamic_rnn(cell, x, sequence_length=lengths,
+                                                 dtype=tf.float32)
+        initial_state = final_state = ()
+        mask = tf.sequence_mask(lengths, tf.shape(next_word)[1], tf.float32)
 
     softmax_w = tf.compat.v1.get_variable("softmax_w", [config.hidden_size, config.vocab_size])
     softmax_b = tf.compat.v1.get_variable("softmax_b", [config.vocab_size])
     logits = tf.matmul(tf.reshape(outputs, [-1, config.hidden_size]), softmax_w) + softmax_b
     cost = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=tf.reshape(next_word, [-1]), logits=logits)  # [batch_size * num_steps]
-    # Sum over each row's steps, mean over rows: TF's PTB tutorial's scaling,
-    # which the presets' learning rates were tuned for.
+    # Padding out; then sum over each row's steps, mean over rows: TF's PTB
+    # tutorial's scaling, which the presets' learning rates were tuned for.
+    cost = tf.reshape(cost, tf.shape(next_word)) * mask
     loss = tf.reduce_sum(cost) / tf.cast(tf.shape(next_word)[0], tf.float32)
     train_op, learning_rate = add_optimizer(config, loss) if is_training else (None, None)
-    return Network([current_word, next_word], loss, initial_state, final_state, train_op,
-                   learning_rate)
+    return Network(feeds, loss, initial_state, final_state, train_op, learning_rate)
+
+
+def state_placeholders(config):
+    """One LSTMStateTuple of (c, h) placeholders, [batch_size, hidden] each, per layer."""
+    return tuple(
+        rnn_cell.LSTMStateTuple(*(tf.compat.v1.placeholder(tf.float32, [None, config.hidden_size],
+                                                           f"initial_{part}")
+                                  for part in ("cell", "hidden")))
+        for _ in range(config.num_layers))
 
 
 def lstm_cell(config, is_training):
@@ -113,49 +134,60 @@ def choose_device(device):
     print(f"device: {'GPU 0' if name == '/GPU:0' else 'CPU'}")
     return name
 
+
+def create_session(graph, config):
+    """A Session whose CPU ops use cpu_threads(config) threads."""
+    threads = cpu_threads(config)
+    options = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads,
+                                       inter_op_parallelism_threads=threads)
+    return tf.compat.v1.Session(graph=graph, config=options)
+
 # ------------------------------------------------------------- training code
 
 
 def run_epoch(session, net, batches, num_batches, label, log_lines=5):
-    """Run `net` on every chunk, carrying the state; return its EpochStats.
+    """Run `net` on every mini-batch, carrying the state if there is one;
+    return its EpochStats.
 
     With the training network this trains; with the evaluation network it evaluates.
     """
     progress = Progress(label, num_batches, log_lines)
     fetches = [net.loss, net.final_state] + ([net.train_op] if net.train_op is not None else [])
     state = None
-    for inputs, targets in batches:
-        feed = dict(zip(net.feeds, (inputs, targets)))
-        feed.update(state_feed(net, carried_state(state, inputs.shape[0], net)))
+    for batch in batches:
+        rows = batch[0].shape[0]
+        feed = dict(zip(net.feeds, batch))
+        feed.update(state_feed(net, carried_state(state, rows, net.initial_state)))
         loss, state, *_ = session.run(fetches, feed)
-        progress.update(float(loss) * inputs.shape[0], targets.size)
+        progress.update(float(loss) * rows, load_data_tf.count_targets(batch),
+                        computed_steps=batch[0].size)
     return progress.finish()
 
 
-def carried_state(state, rows, net):
-    """Zeros at the start; then the last state, cut to the last `rows` rows
-    when the one-row tail continues the last row."""
-    if state is None:
-        hidden_size = net.initial_state[0].c.shape[1]
-        zeros = np.zeros((rows, hidden_size), np.float32)
-        return [(zeros, zeros)] * len(net.initial_state)
-    return [(c[-rows:], h[-rows:]) for c, h in state]
-
-
 def state_feed(net, state):
-    return {placeholder: value
+    return {part: value
             for layer, values in zip(net.initial_state, state)
-            for placeholder, value in zip(layer, values)}
+            for part, value in zip(layer, values)}
 
 
 def evaluate(session, eval_net, sentences, vocab, config, label):
-    stream = load_data_tf.id_stream(sentences, vocab)
-    batches = load_data_tf.chunk_batches(stream, config.batch_size, config.num_steps)
-    return run_epoch(session, eval_net, batches, count_batches(stream, config), label, log_lines=0)
+    batches = make_batches(sentences, vocab, config)
+    return run_epoch(session, eval_net, batches, count_batches(sentences, config), label,
+                     log_lines=0)
 
 
-def count_batches(stream, config):
-    return load_data_tf.count_chunk_batches(len(stream) - 1, config.batch_size, config.num_steps)
+def make_batches(sentences, vocab, config, seed=None):
+    """The batches for --batching: the text's fixed-length chunks in order, or
+    whole padded sentences (shuffled if given a seed)."""
+    if config.batching == "chunks":
+        stream = load_data_tf.id_stream(sentences, vocab)
+        return load_data_tf.chunk_batches(stream, config.batch_size, config.num_steps)
+    return load_data_tf.sentence_batches(sentences, vocab, config.batch_size, seed)
+
+
+def count_batches(sentences, config):
+    return load_data_tf.count_batches(sentences, config.batching, config.batch_size,
+                                      config.num_steps)
 
 # --------------------------------------------------------------- checkpoints
 
@@ -180,15 +212,9 @@ def restore_checkpoint(session, saver, save_dir):
 # ---------------------------------------------------------------- main loop
 
 
-def train(config):
-    """Train and evaluate as the config says; return the test result."""
-    device = choose_device(config.device)  # fails before any work if it must
-    data = corpus.load_corpus(config.data_dir)
-    config = dataclasses.replace(config, vocab_size=len(data.vocab))
-    print(f"TensorFlow {tf.__version__} (v1 graph), config:\n{describe(config)}")
-
-    # 1. Describe the graph: a training network and an evaluation network
-    #    sharing its variables.
+def build_graph(config, device):
+    """The graph, the training and evaluation Networks (sharing variables),
+    the Saver and the initializer."""
     graph = tf.Graph()
     with graph.as_default(), tf.device(device):
         tf.compat.v1.set_random_seed(config.seed)
@@ -199,9 +225,20 @@ def train(config):
             eval_net = build_network(config, is_training=False)
         saver = tf.compat.v1.train.Saver(max_to_keep=None)
         initializer = tf.compat.v1.global_variables_initializer()
+    return graph, net, eval_net, saver, initializer
 
+
+def train(config):
+    """Train and evaluate as the config says; return the test result."""
+    device = choose_device(config.device)  # fails before any work if it must
+    data = corpus.load_corpus(config.data_dir)
+    config = dataclasses.replace(config, vocab_size=len(data.vocab))
+    print(f"TensorFlow {tf.__version__} (v1 graph), config:\n{describe(config)}")
+
+    # 1. Describe the graph: a training network and an evaluation network sharing its variables.
+    graph, net, eval_net, saver, initializer = build_graph(config, device)
     # 2. The device was chosen above; 3. create the Session; 4. initialise the variables.
-    session = tf.compat.v1.Session(graph=graph)
+    session = create_session(graph, config)
     session.run(initializer)
     first_epoch = restore_checkpoint(session, saver, config.save_dir) if config.resume else 0
     metrics = MetricsLog(config.metrics_file, append=config.resume)
@@ -210,11 +247,11 @@ def train(config):
     try:
         for epoch in range(first_epoch, config.max_max_epoch):
             learning_rate = set_learning_rate(session, net, config, epoch)
-            # 6. The reader: the training stream, batch_size rows of num_steps at a time.
-            stream = load_data_tf.id_stream(data.train, data.vocab)
-            batches = load_data_tf.chunk_batches(stream, config.batch_size, config.num_steps)
-            train = run_epoch(
-                session, net, batches, count_batches(stream, config), f"epoch {epoch + 1} train")
+            # 6. The reader: the training stream, batch_size rows of num_steps at a
+            #    time (or, batching by sentences, this epoch's shuffled sentences).
+            batches = make_batches(data.train, data.vocab, config, seed=config.seed + epoch)
+            train = run_epoch(session, net, batches, count_batches(data.train, config),
+                              f"epoch {epoch + 1} train")
             valid = evaluate(session, eval_net, data.valid, data.vocab, config,
                              f"epoch {epoch + 1} valid")
             report_epoch(metrics, FRAMEWORK, config, epoch + 1, learning_rate, train, valid)
@@ -223,7 +260,7 @@ def train(config):
         print("\ninterrupted: training stops here; evaluating on test")
 
     test = evaluate(session, eval_net, data.test, data.vocab, config, "test")
-    result = report_test(metrics, FRAMEWORK, test, corpus.count_targets(data.test))
+    result = report_test(metrics, FRAMEWORK, test)
     session.close()
     return result
 

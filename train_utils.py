@@ -1,13 +1,19 @@
 """Framework-free helpers shared by both training scripts: user errors,
-progress lines, the metrics file and the resume marker."""
+progress lines, the metrics file, the carried LSTM state and the resume marker."""
 import collections
 import json
 import math
 import os
+import platform
+import resource
 import sys
 import time
 
-EpochStats = collections.namedtuple("EpochStats", "ppl words_per_sec seconds")
+import numpy as np
+
+EpochStats = collections.namedtuple("EpochStats", "ppl words_per_sec seconds targets padding")
+EpochStats.__doc__ = """targets: the target tokens scored; padding: the fraction
+of the time steps computed that were padding."""
 
 
 class UserError(Exception):
@@ -43,13 +49,16 @@ class Progress:
         self.every = max(1, total_batches // log_lines) if log_lines else None
         self.cost = 0.0
         self.targets = 0
+        self.computed_steps = 0
         self.batches = 0
         self.start = time.perf_counter()
 
-    def update(self, batch_cost, batch_targets):
-        """Add one mini-batch's summed cross-entropy and its target count."""
+    def update(self, batch_cost, batch_targets, computed_steps):
+        """Add one mini-batch's summed cross-entropy, its target count and the
+        time steps computed for it (more than the targets if padded)."""
         self.cost += batch_cost
         self.targets += batch_targets
+        self.computed_steps += computed_steps
         self.batches += 1
         if self.is_terminal:
             self._draw_bar()
@@ -61,7 +70,9 @@ class Progress:
         if self.is_terminal:
             print(file=self.stream)
         seconds = self.seconds()
-        return EpochStats(perplexity(self.cost, self.targets), self.targets / seconds, seconds)
+        padding = 1 - self.targets / max(self.computed_steps, 1)
+        return EpochStats(perplexity(self.cost, self.targets), self.targets / seconds, seconds,
+                          self.targets, padding)
 
     def seconds(self):
         return max(time.perf_counter() - self.start, 1e-9)
@@ -88,6 +99,18 @@ class MetricsLog:
     def __init__(self, path, append):
         self.path = path
         self.mode = "a" if append else "w"
+        if path:
+            self._check_writable()
+
+    def _check_writable(self):
+        # Now, rather than after the first epoch's work.
+        folder = os.path.dirname(self.path) or "."
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as error:
+            raise UserError(f"--metrics_file: cannot create {folder} ({error.strerror})") from None
+        if os.path.isdir(self.path) or not os.access(folder, os.W_OK):
+            raise UserError(f"--metrics_file: cannot write {self.path}; give a writable file path")
 
     def write(self, **fields):
         if not self.path:
@@ -102,17 +125,55 @@ def report_epoch(metrics, framework, config, epoch, learning_rate, train, valid)
     print(f"epoch {epoch}/{config.max_max_epoch}  lr {learning_rate:.4g}  "
           f"train ppl {train.ppl:.2f}  valid ppl {valid.ppl:.2f}  "
           f"words/s {train.words_per_sec:.0f}  seconds {train.seconds:.1f}", flush=True)
-    metrics.write(framework=framework, model=config.model, epoch=epoch,
-                  learning_rate=learning_rate, train_ppl=train.ppl, valid_ppl=valid.ppl,
-                  words_per_sec=train.words_per_sec, seconds=train.seconds)
+    metrics.write(framework=framework, model=config.model, batching=config.batching,
+                  epoch=epoch, learning_rate=learning_rate, train_ppl=train.ppl,
+                  valid_ppl=valid.ppl, words_per_sec=train.words_per_sec,
+                  seconds=train.seconds, padding=train.padding)
 
 
-def report_test(metrics, framework, test, test_words):
-    """Print and write the test result; return it."""
-    print(f"test ppl {test.ppl:.2f} over {test_words} words")
-    result = dict(framework=framework, test_ppl=test.ppl, test_words=test_words)
+def report_test(metrics, framework, test):
+    """Print and write the test result and the run's peak memory; return them."""
+    print(f"test ppl {test.ppl:.2f} over {test.targets} words")
+    result = dict(framework=framework, test_ppl=test.ppl, test_words=test.targets,
+                  peak_memory_mb=peak_memory_mb())
     metrics.write(**result)
     return result
+
+
+def machine_summary():
+    """One line about this machine, for reports: CPU, cores, memory, Python."""
+    facts = {}
+    for path in ("/proc/cpuinfo", "/proc/meminfo"):
+        try:
+            with open(path, encoding="utf-8") as info:
+                for line in info:
+                    key, _, value = line.partition(":")
+                    facts.setdefault(key.strip(), value.strip())
+        except OSError:
+            pass
+    cpu = facts.get("model name", platform.processor() or platform.machine())
+    memory = f", {int(facts['MemTotal'].split()[0]) / 2**20:.0f} GiB" if "MemTotal" in facts else ""
+    return (f"{cpu}, {os.cpu_count()} cores{memory}, {platform.system()}, "
+            f"Python {platform.python_version()}")
+
+
+def peak_memory_mb():
+    """This process's peak resident memory so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+
+
+def carried_state(state, rows, initial_state):
+    """The (cell, hidden) of each layer that a chunk batch starts from.
+
+    Zeros, shaped like the initial-state inputs, for the first batch; after
+    that the last batch's final state, cut to its last `rows` rows when the
+    one-row tail continues the last row. Empty when there is no state to
+    carry (sentence batches).
+    """
+    if state is None:
+        return [tuple(np.zeros((rows, part.shape[-1]), np.float32) for part in layer)
+                for layer in initial_state]
+    return [(cell[-rows:], hidden[-rows:]) for cell, hidden in state]
 
 
 RESUME_FILE = "last_epoch.json"

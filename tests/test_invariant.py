@@ -1,4 +1,4 @@
-"""Both loaders score exactly W + L targets, with the same ids."""
+"""Both loaders, batching either way, score exactly W + L targets, with the same ids."""
 import random
 
 import numpy as np
@@ -33,6 +33,16 @@ def test_both_loaders_score_words_plus_lines(tmp_path, valid_lines):
     tf_targets = np.concatenate([
         y.ravel() for _, y in load_data_tf.chunk_batches(stream, 3, 5)])
 
+    fluid_chunk_targets = np.concatenate([
+        load_data_fluid.flat_column(batch, 1).ravel()
+        for batch in load_data_fluid.chunk_batches(data.valid, data.vocab, 3, 5)()])
+    tf_sentence_targets = np.concatenate([
+        targets[row, :length]
+        for _, targets, lengths in load_data_tf.sentence_batches(data.valid, data.vocab, 3)
+        for row, length in enumerate(lengths)])
+
     assert len(fluid_targets) == len(tf_targets) == words_plus_lines
     np.testing.assert_array_equal(fluid_targets, stream[1:])
+    np.testing.assert_array_equal(tf_sentence_targets, stream[1:])
     np.testing.assert_array_equal(np.sort(tf_targets), np.sort(stream[1:]))
+    np.testing.assert_array_equal(fluid_chunk_targets, tf_targets)

@@ -1,6 +1,7 @@
 import numpy as np
 
 import load_data_fluid
+import load_data_tf
 from corpus import EOS
 from paddle_fluid import paddle
 
@@ -34,3 +35,26 @@ def test_training_batches_are_shuffled_by_seed_and_complete():
     assert sorted(map(len, order(7))) == sorted(len(s) + 1 for s in sentences)
     batch_sizes = [len(b) for b in load_data_fluid.train_batches(sentences, VOCAB, 4, 7)()]
     assert batch_sizes == [4] * 6 + [1]
+
+
+def test_chunk_batches_are_tf_chunks_as_equal_length_sequences():
+    fluid = list(load_data_fluid.chunk_batches(SENTENCES, VOCAB, 2, 3)())
+    stream = load_data_tf.id_stream(SENTENCES, VOCAB)
+    tf = list(load_data_tf.chunk_batches(stream, 2, 3))
+    assert len(fluid) == len(tf) == load_data_fluid.count_batches(SENTENCES, "chunks", 2, 3)
+    for batch, (inputs, targets) in zip(fluid, tf):
+        current, following = load_data_fluid.to_lod_tensors(batch, paddle.CPUPlace())
+        rows, steps = inputs.shape
+        assert current.lod() == [list(range(0, rows * steps + 1, steps))]
+        assert np.array(current).ravel().tolist() == inputs.ravel().tolist()
+        assert np.array(following).ravel().tolist() == targets.ravel().tolist()
+
+
+def test_both_loaders_shuffle_sentences_into_the_same_order():
+    sentences = [[i % 3 + 1] * (i + 1) for i in range(25)]
+    fluid = [trg for batch in load_data_fluid.train_batches(sentences, VOCAB, 4, 7)()
+             for _, trg in batch]
+    tf = [targets[row, :length].tolist()
+          for _, targets, lengths in load_data_tf.sentence_batches(sentences, VOCAB, 4, seed=7)
+          for row, length in enumerate(lengths)]
+    assert fluid == tf

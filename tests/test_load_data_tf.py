@@ -45,3 +45,15 @@ def test_id_stream_starts_and_ends_sentences_with_eos():
     stream = load_data_tf.id_stream([[1, 2], [2]], vocab)
     assert stream.tolist() == [0, 1, 2, 0, 2, 0]
     assert stream.dtype == np.int32
+
+
+def test_sentence_batches_pad_to_the_longest_and_give_lengths():
+    vocab = {EOS: 0, "a": 1, "b": 2, "c": 3}
+    batches = list(load_data_tf.sentence_batches([[1, 2, 3, 1], [2], [3, 3]], vocab, 3))
+    assert len(batches) == 1
+    inputs, targets, lengths = batches[0]
+    assert inputs.tolist() == [[0, 1, 2, 3, 1], [0, 2, 0, 0, 0], [0, 3, 3, 0, 0]]
+    assert targets.tolist() == [[1, 2, 3, 1, 0], [2, 0, 0, 0, 0], [3, 3, 0, 0, 0]]
+    assert lengths.tolist() == [5, 2, 3]
+    assert load_data_tf.count_targets(batches[0]) == 10
+    assert load_data_tf.count_batches([[1]] * 7, "sentences", 3, 4) == 3

@@ -1,9 +1,11 @@
-"""What each network really computes: unpadded LoD in Fluid, carried state in TF."""
+"""What each network really computes: unpadded LoD, carried state, masked
+padding, correct gradients, and the same loss in both frameworks."""
 import dataclasses
 
 import numpy as np
 import pytest
 
+import corpus
 import load_data_fluid
 import load_data_tf
 import rnnlm_fluid
@@ -38,39 +40,11 @@ def test_fluid_hidden_keeps_the_input_lod_without_padding():
         assert np.array(output).shape == (num_words, CONFIG.hidden_size)
 
 
-def tf_eval_cost(session, net, stream, batch_size, num_steps):
-    """Total cross-entropy of the stream through run_epoch, chunked as asked."""
-    batches = list(load_data_tf.chunk_batches(stream, batch_size, num_steps))
-    ppl, _, _ = rnnlm_tensorflow.run_epoch(session, net, batches, len(batches), "t", log_lines=0)
-    return np.log(ppl) * (len(stream) - 1)
+CHUNKS = dataclasses.replace(CONFIG, batching="chunks")
 
 
-def test_tf_state_flows_from_chunk_to_chunk():
-    """With the state carried, cutting a row into chunks changes nothing; a
-    reset at every chunk would forget the context and change the cost."""
-    stream = load_data_tf.id_stream(SENTENCES * 3, VOCAB)
-    graph = tf.Graph()
-    with graph.as_default():
-        tf.compat.v1.set_random_seed(3)
-        init = tf.compat.v1.random_uniform_initializer(-CONFIG.init_scale, CONFIG.init_scale)
-        with tf.compat.v1.variable_scope("model", initializer=init):
-            net = rnnlm_tensorflow.build_network(CONFIG, is_training=False)
-        initializer = tf.compat.v1.global_variables_initializer()
-    with tf.compat.v1.Session(graph=graph) as session:
-        session.run(initializer)
-        whole = tf_eval_cost(session, net, stream, batch_size=1, num_steps=len(stream))
-        assert tf_eval_cost(session, net, stream, 1, 3) == pytest.approx(whole, rel=1e-5)
-        # Two rows and a one-row tail: the tail continues row 2's state.
-        two_rows = tf_eval_cost(session, net, stream, 2, len(stream))
-        assert tf_eval_cost(session, net, stream, 2, 4) == pytest.approx(two_rows, rel=1e-5)
-        # The same 3-step chunks, each started from zeros: the context matters,
-        # so the first assertion above is not true by accident.
-        reset_every_chunk = sum(tf_eval_cost(session, net, stream[start:start + 4], 1, 3)
-                                for start in range(0, len(stream) - 1, 3))
-        assert reset_every_chunk != pytest.approx(whole, rel=1e-3)
-
-
-def fluid_program(config):
+def fluid_session(config):
+    """A Fluid program for `config` with its backward, startup run: (program, net, params_grads, exe)."""
     main_program, startup_program = paddle.static.Program(), paddle.static.Program()
     with paddle.static.program_guard(main_program, startup_program), paddle.utils.unique_name.guard():
         net = rnnlm_fluid.build_network(config)
@@ -80,10 +54,66 @@ def fluid_program(config):
     return main_program, net, params_grads, exe
 
 
+def tf_session(config):
+    """A TF evaluation network for `config` in a new session, variables initialised."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.set_random_seed(3)
+        init = tf.compat.v1.random_uniform_initializer(-config.init_scale, config.init_scale)
+        with tf.compat.v1.variable_scope("model", initializer=init):
+            net = rnnlm_tensorflow.build_network(config, is_training=False)
+        initializer = tf.compat.v1.global_variables_initializer()
+    session = tf.compat.v1.Session(graph=graph)
+    session.run(initializer)
+    return session, net
+
+
+def total_cost(stats):
+    return np.log(stats.ppl) * stats.targets
+
+
+def chunk_runner(framework):
+    """A function: list of chunk batches -> their total cost, through the
+    script's own run_epoch, the state carried from batch to batch."""
+    if framework == "fluid":
+        program, net, _, exe = fluid_session(CHUNKS)
+        return lambda batches: total_cost(rnnlm_fluid.run_epoch(
+            exe, program, net, lambda: iter(batches), len(batches), paddle.CPUPlace(), "t", 0))
+    session, net = tf_session(CHUNKS)
+    return lambda batches: total_cost(rnnlm_tensorflow.run_epoch(
+        session, net, batches, len(batches), "t", log_lines=0))
+
+
+def chunks(framework, sentences, batch_size, num_steps):
+    if framework == "fluid":
+        return list(load_data_fluid.chunk_batches(sentences, VOCAB, batch_size, num_steps)())
+    stream = load_data_tf.id_stream(sentences, VOCAB)
+    return list(load_data_tf.chunk_batches(stream, batch_size, num_steps))
+
+
+@pytest.mark.parametrize("framework", ["fluid", "tensorflow"])
+def test_state_flows_from_chunk_to_chunk(framework):
+    """With the state carried, cutting a row into chunks changes nothing; a
+    reset at every chunk would forget the context and change the cost."""
+    sentences = SENTENCES * 3
+    row = corpus.count_targets(sentences)
+    run = chunk_runner(framework)
+    whole = run(chunks(framework, sentences, batch_size=1, num_steps=row))
+    in_threes = chunks(framework, sentences, 1, 3)
+    assert run(in_threes) == pytest.approx(whole, rel=1e-5)
+    # Two rows and a one-row tail: the tail continues row 2's state.
+    two_rows = run(chunks(framework, sentences, 2, row))
+    assert run(chunks(framework, sentences, 2, 4)) == pytest.approx(two_rows, rel=1e-5)
+    # The same 3-step chunks, each started from zeros: the context matters,
+    # so the first assertion above is not true by accident.
+    reset_every_chunk = sum(run([batch]) for batch in in_threes)
+    assert reset_every_chunk != pytest.approx(whole, rel=1e-4)
+
+
 def test_fluid_gradients_match_finite_differences():
     """hidden_size 8 is where Paddle 3.3.1's float32 AVX lstm backward goes wrong."""
     config = dataclasses.replace(CONFIG, num_layers=1)
-    program, net, params_grads, exe = fluid_program(config)
+    program, net, params_grads, exe = fluid_session(config)
     place = paddle.CPUPlace()
     batch = next(load_data_fluid.eval_batches(SENTENCES, VOCAB, 4)())
     feed = dict(zip(net.feeds, load_data_fluid.to_lod_tensors(batch, place)))
@@ -110,38 +140,47 @@ def paddle_to_tf_gates(matrix):
     return np.concatenate([input_gate, candidate, forget, output], axis=-1)
 
 
-def test_both_frameworks_compute_the_same_loss():
-    """Identical weights from one numpy source, the same sentences: the same loss.
+def paddle_to_tf_gates(matrix):
+    """Paddle's lstm gate blocks {candidate, input, forget, output} -> BasicLSTMCell's
+    {input, candidate, forget, output}, along the last axis."""
+    candidate, input_gate, forget, output = np.split(matrix, 4, axis=-1)
+    return np.concatenate([input_gate, candidate, forget, output], axis=-1)
+
+
+@pytest.mark.parametrize("batching", ["sentences", "chunks"])
+def test_both_frameworks_compute_the_same_loss(batching):
+    """Identical weights from one numpy source, the same text, batched the
+    same way, through each script's own evaluate(): the same cost.
 
     Paddle splits a layer into fc weights [input, 4H] and the lstm operator's
     recurrent weights [H, 4H] and bias [1, 4H]; BasicLSTMCell stacks input and
     recurrent rows into one kernel [input + H, 4H] with a bias [4H], gates in
     another order, and adds forget_bias (0.0 here) to the forget gate.
+    Batching by sentences, TensorFlow pads the 2-, 6- and 8-target sentences
+    of a batch to 8 steps where Fluid does not: the padding must not count.
     """
-    program, net, _, exe = fluid_program(CONFIG)
+    config = dataclasses.replace(CONFIG, batching=batching, batch_size=3, num_steps=4)
+    program, net, _, exe = fluid_session(config)
     scope = paddle.static.global_scope()
     weights = {param.name: np.array(scope.find_var(param.name).get_tensor())
                for param in program.all_parameters()}
-    graph = tf.Graph()
-    with graph.as_default(), tf.compat.v1.variable_scope("model"):
-        tf_net = rnnlm_tensorflow.build_network(CONFIG, is_training=False)
-        variables = {v.op.name: v for v in tf.compat.v1.global_variables()}
-    with tf.compat.v1.Session(graph=graph) as session:
-        for name in ("embedding", "softmax_w", "softmax_b"):
-            variables[f"model/{name}"].load(weights[name], session)
-        for layer in range(CONFIG.num_layers):
-            cell = f"model/rnn/multi_rnn_cell/cell_{layer}/basic_lstm_cell"
-            kernel = np.concatenate([weights[f"lstm{layer}_input_w"],
-                                     weights[f"lstm{layer}_hidden_w"]], axis=0)
-            variables[f"{cell}/kernel"].load(paddle_to_tf_gates(kernel), session)
-            variables[f"{cell}/bias"].load(paddle_to_tf_gates(weights[f"lstm{layer}_b"]).ravel(),
-                                           session)
-        for words in SENTENCES:
-            src, trg = next(iter(load_data_fluid.sentence_reader([words], VOCAB)()))
-            feed = dict(zip(net.feeds, load_data_fluid.to_lod_tensors([(src, trg)], paddle.CPUPlace())))
-            fluid_loss = float(exe.run(program, feed=feed, fetch_list=[net.loss])[0])
-            tf_feed = dict(zip(tf_net.feeds, (np.array([src]), np.array([trg]))))
-            tf_feed.update(rnnlm_tensorflow.state_feed(
-                tf_net, rnnlm_tensorflow.carried_state(None, 1, tf_net)))
-            tf_loss = float(session.run(tf_net.loss, tf_feed))
-            assert fluid_loss == pytest.approx(tf_loss, abs=1e-4)
+    session, tf_net = tf_session(config)
+    variables = {v.op.name: v for v in session.graph.get_collection("variables")}
+    for name in ("embedding", "softmax_w", "softmax_b"):
+        variables[f"model/{name}"].load(weights[name], session)
+    for layer in range(config.num_layers):
+        cell = f"model/rnn/multi_rnn_cell/cell_{layer}/basic_lstm_cell"
+        kernel = np.concatenate([weights[f"lstm{layer}_input_w"],
+                                 weights[f"lstm{layer}_hidden_w"]], axis=0)
+        variables[f"{cell}/kernel"].load(paddle_to_tf_gates(kernel), session)
+        variables[f"{cell}/bias"].load(paddle_to_tf_gates(weights[f"lstm{layer}_b"]).ravel(),
+                                       session)
+
+    sentences = [SENTENCES[2], SENTENCES[0], SENTENCES[3]] * 2
+    fluid = rnnlm_fluid.evaluate(exe, program, net, sentences, VOCAB, config, paddle.CPUPlace(),
+                                 "fluid")
+    tensorflow = rnnlm_tensorflow.evaluate(session, tf_net, sentences, VOCAB, config, "tf")
+    session.close()
+    assert fluid.targets == tensorflow.targets == corpus.count_targets(sentences)
+    # Batch losses agreeing to 1e-4 per target.
+    assert total_cost(fluid) == pytest.approx(total_cost(tensorflow), abs=1e-4 * fluid.targets)

@@ -17,8 +17,9 @@ SCRIPTS = {"fluid": rnnlm_fluid, "tensorflow": rnnlm_tensorflow}
 # One small layer learns this grammar within seconds; two take far longer to
 # leave the unigram plateau, on this little data.
 TINY_MODEL = ["--num_layers", "1", "--hidden_size", "32", "--batch_size", "10"]
-EPOCH_FIELDS = {"framework", "model", "epoch", "learning_rate", "train_ppl", "valid_ppl",
-                "words_per_sec", "seconds"}
+EPOCH_FIELDS = {"framework", "model", "batching", "epoch", "learning_rate", "train_ppl",
+                "valid_ppl", "words_per_sec", "seconds", "padding"}
+RUNS = [(framework, batching) for framework in sorted(SCRIPTS) for batching in ("chunks", "sentences")]
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +39,17 @@ def train(framework, data_dir, out_dir, *flags):
     return read_metrics(metrics_file)
 
 
-@pytest.fixture(scope="module", params=sorted(SCRIPTS))
+@pytest.fixture(scope="module", params=RUNS, ids="-".join)
 def five_epochs(request, data_dir, tmp_path_factory):
-    """(framework, metrics) of one five-epoch run, shared by the tests below."""
-    out_dir = str(tmp_path_factory.mktemp(request.param))
-    return request.param, out_dir, train(request.param, data_dir, out_dir, "--epochs", "5")
+    """(framework, batching, metrics) of one five-epoch run, shared by the tests below."""
+    framework, batching = request.param
+    out_dir = str(tmp_path_factory.mktemp(f"{framework}-{batching}"))
+    return framework, batching, train(framework, data_dir, out_dir, "--epochs", "5",
+                                      "--batching", batching)
 
 
 def test_model_learns_far_below_unigram(five_epochs, data_dir):
-    _, _, metrics = five_epochs
+    *_, metrics = five_epochs
     texts = {split: corpus.read_sentences(corpus.split_path(data_dir, split))
              for split in ("train", "valid")}
     unigram = unigram_perplexity(texts["train"], texts["valid"])
@@ -55,23 +58,29 @@ def test_model_learns_far_below_unigram(five_epochs, data_dir):
 
 
 def test_metrics_follow_the_contract(five_epochs, data_dir):
-    framework, _, metrics = five_epochs
+    framework, batching, metrics = five_epochs
     *epochs, last = metrics
     assert [line["epoch"] for line in epochs] == [1, 2, 3, 4, 5]
     for line in epochs:
-        assert set(line) == EPOCH_FIELDS and line["framework"] == framework
+        assert set(line) == EPOCH_FIELDS
+        assert (line["framework"], line["batching"]) == (framework, batching)
         assert line["model"] == "small" and line["words_per_sec"] > 0 and line["seconds"] > 0
+        # Only TensorFlow's padded sentences compute steps that score nothing.
+        padded = (framework, batching) == ("tensorflow", "sentences")
+        assert (0.05 < line["padding"] < 0.9) if padded else line["padding"] == 0
     assert [line["learning_rate"] for line in epochs] == [1.0, 1.0, 1.0, 1.0, 0.5]
-    assert set(last) == {"framework", "test_ppl", "test_words"}
+    assert set(last) == {"framework", "test_ppl", "test_words", "peak_memory_mb"}
+    assert 50 < last["peak_memory_mb"] < 4000
     test_split = corpus.read_sentences(corpus.split_path(data_dir, "test"))
     assert last["test_words"] == sum(len(words) + 1 for words in test_split)  # W + L
 
 
 def test_resume_continues_and_reproduces(five_epochs, data_dir, tmp_path):
     """Two epochs, then --resume to five: the same numbers as five in one go."""
-    framework, _, straight = five_epochs
-    train(framework, data_dir, str(tmp_path), "--epochs", "2")
-    resumed = train(framework, data_dir, str(tmp_path), "--epochs", "5", "--resume")
+    framework, batching, straight = five_epochs
+    train(framework, data_dir, str(tmp_path), "--epochs", "2", "--batching", batching)
+    resumed = train(framework, data_dir, str(tmp_path), "--epochs", "5", "--batching", batching,
+                    "--resume")
     assert [line.get("epoch") for line in resumed] == [1, 2, None, 3, 4, 5, None]
     for mine, theirs in zip(resumed[3:], straight[2:]):
         for key in ("train_ppl", "valid_ppl", "test_ppl"):
@@ -96,12 +105,16 @@ def run_script(framework, *args):
     (["--device", "gpu"], "--device gpu"),
     (["--data_dir", "no/such/dir"], "sh data/download.sh"),
     (["--batch_size", "0"], "--batch_size"),
+    (["--batching", "words"], "--batching"),
+    (["--metrics_file", "."], "--metrics_file"),
 ])
 def test_user_errors_end_with_one_line(framework, args, message, data_dir, tmp_path):
-    if "--data_dir" not in args:
-        args = ["--data_dir", data_dir, *args]
-    result = run_script(framework, *args, "--save_dir", str(tmp_path / "ck"),
-                        "--metrics_file", str(tmp_path / "m.jsonl"))
+    defaults = {"--data_dir": data_dir, "--save_dir": str(tmp_path / "ck"),
+                "--metrics_file": str(tmp_path / "m.jsonl")}
+    for flag, value in defaults.items():
+        if flag not in args:
+            args = [*args, flag, value]
+    result = run_script(framework, *args)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     last_line = result.stderr.strip().splitlines()[-1]

@@ -1,0 +1,247 @@
+"""Benchmark both training scripts: speed, memory, and how near this machine's limit.
+
+    python bench.py --data_dir ../shared/data/ptb-mini
+    python bench.py --data_dir data --models small --threads 1
+
+For every framework x batching x preset, a fresh process builds the network
+with the training script's own functions and times the script's own
+run_epoch on mini-batches of train (training) and valid (evaluation):
+--warmup batches first, then --repeats timings of --batches batches each,
+and reports the median words/s and the process's peak resident memory. In
+the same process it times the framework's own float32 matrix multiply at
+the shapes the model uses, and with the model's FLOPs per word works out
+
+    efficiency = training words/s x training FLOPs per word / matmul FLOP/s
+
+The table is printed and written as JSON (--out). Nothing here asserts a
+speed; the tests only check that the numbers are computed as documented.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import corpus
+from config import PRESETS, Config, OneLineParser, cpu_threads
+from train_utils import machine_summary, peak_memory_mb, run_cli
+
+RUNS = [("fluid", "sentences"), ("fluid", "chunks"), ("tensorflow", "chunks"),
+        ("tensorflow", "sentences")]
+MATMUL_REPEATS = 10  # products per timed call, so call overhead hardly counts
+
+
+def parse_args(argv):
+    parser = OneLineParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data_dir", default="data", help="folder with the PTB files")
+    parser.add_argument("--models", default="small,medium", help="presets, comma-separated")
+    parser.add_argument("--runs", default=",".join(f"{f}/{b}" for f, b in RUNS),
+                        help="framework/batching pairs, comma-separated")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads for the math (default: one per core)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed batches first")
+    parser.add_argument("--batches", type=int, default=10, help="batches per timing")
+    parser.add_argument("--repeats", type=int, default=5, help="timings; the median is reported")
+    parser.add_argument("--out", default=os.path.join("results", "bench.json"),
+                        help="JSON file for the results")
+    # One measurement in this process: what the parent runs in each child.
+    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.models = args.models.split(",")
+    args.runs = [tuple(run.split("/")) for run in args.runs.split(",")]
+    for model in args.models:
+        if model not in PRESETS:
+            parser.error(f"--models: unknown preset {model!r}; choose from {sorted(PRESETS)}")
+    for run in args.runs:
+        if run not in RUNS:
+            parser.error(f"--runs: unknown run {'/'.join(run)!r}; "
+                         f"choose from {', '.join(f'{f}/{b}' for f, b in RUNS)}")
+    return args
+
+# ------------------------------------------------------- what the model costs
+
+
+def flops_per_word(config):
+    """Multiply-adds x 2 of every matrix product per target word, embedding
+    lookup aside: each LSTM layer's input and recurrent products (4 gates of
+    hidden_size each) and the softmax layer. Training: forward, plus a
+    backward that costs twice the forward (one product for the inputs'
+    gradient, one for the weights')."""
+    hidden, vocab = config.hidden_size, config.vocab_size
+    forward = config.num_layers * 2 * (2 * hidden * 4 * hidden) + 2 * hidden * vocab
+    return {"train": 3 * forward, "eval": forward}
+
+
+def model_shapes(config):
+    """(m, k, n, FLOPs per word) of the products the model computes."""
+    hidden, rows = config.hidden_size, config.batch_size * config.num_steps
+    layer_flops = config.num_layers * 2 * hidden * 4 * hidden
+    return [(rows, hidden, 4 * hidden, layer_flops),                    # input projections
+            (config.batch_size, hidden, 4 * hidden, layer_flops),        # one recurrent step
+            (rows, hidden, config.vocab_size, 2 * hidden * config.vocab_size)]  # softmax
+
+
+def matmul_rate(matmul_timer, config):
+    """FLOP/s of the framework's matmul over the model's mix of shapes: the
+    FLOPs of one word divided by the time those products take at the rate
+    measured for each shape (the best of 5 timings)."""
+    total_flops = total_seconds = 0.0
+    for m, k, n, flops in model_shapes(config):
+        time_products = matmul_timer(m, k, n)
+        rate = MATMUL_REPEATS * 2 * m * k * n / min(time_products() for _ in range(5))
+        total_flops += flops
+        total_seconds += flops / rate
+    return total_flops / total_seconds
+
+# ----------------------------------------------------------- each framework
+
+
+def fluid_bench(config, data):
+    """run(batches, training) -> EpochStats; matmul_timer(m, k, n) -> a
+    function timing MATMUL_REPEATS products; the train and valid batches."""
+    import rnnlm_fluid as script
+    from paddle_fluid import paddle
+    place = paddle.CPUPlace()
+    main_program, test_program, startup_program, net, schedule = script.build_programs(config)
+    exe = script.create_executor(place, config)
+    exe.run(startup_program)
+    script.set_learning_rate(schedule, 0)
+
+    def run(batches, training):
+        program = main_program if training else test_program
+        return script.run_epoch(exe, program, net, lambda: iter(batches), len(batches), place,
+                                "bench", log_lines=0)
+
+    def matmul_timer(m, k, n):
+        program, startup = paddle.static.Program(), paddle.static.Program()
+        with paddle.static.program_guard(program, startup):
+            w = paddle.static.create_parameter([k, n], "float32")
+            # paddle.matmul builds only PIR now: append the legacy operator.
+            products = [script.legacy_op("matmul_v2", X=paddle.static.create_parameter(
+                [m, k], "float32"), Y=w) for _ in range(MATMUL_REPEATS)]
+            total = script.legacy_op("sum", X=[paddle.mean(p) for p in products])
+        exe.run(startup)
+        return seconds(lambda: exe.run(program, fetch_list=[total]))
+
+    batches = {split: list(script.make_batches(sentences, data.vocab, config)())
+               for split, sentences in (("train", data.train), ("valid", data.valid))}
+    return run, matmul_timer, batches
+
+
+def tensorflow_bench(config, data):
+    import rnnlm_tensorflow as script
+    from tf_v1 import tf
+    graph, net, eval_net, _, initializer = script.build_graph(config, "/CPU:0")
+    session = script.create_session(graph, config)
+    session.run(initializer)
+    script.set_learning_rate(session, net, config, 0)
+
+    def run(batches, training):
+        return script.run_epoch(session, net if training else eval_net, batches, len(batches),
+                                "bench", log_lines=0)
+
+    def matmul_timer(m, k, n):
+        with graph.as_default():
+            w = tf.compat.v1.get_variable(f"bench_w_{m}_{k}_{n}", [k, n])
+            # Distinct inputs, or grappler would compute one product for all.
+            inputs = [tf.compat.v1.get_variable(f"bench_x_{m}_{k}_{n}_{i}", [m, k])
+                      for i in range(MATMUL_REPEATS)]
+            total = tf.add_n([tf.reduce_sum(tf.matmul(x, w)) for x in inputs])
+            session.run(tf.compat.v1.variables_initializer([w, *inputs]))
+        return seconds(lambda: session.run(total))
+
+    batches = {split: list(script.make_batches(sentences, data.vocab, config))
+               for split, sentences in (("train", data.train), ("valid", data.valid))}
+    return run, matmul_timer, batches
+
+
+def seconds(call):
+    """A function that times one call of `call`, after one untimed call."""
+    call()
+
+    def timed():
+        start = time.perf_counter()
+        call()
+        return time.perf_counter() - start
+    return timed
+
+# -------------------------------------------------------------- measurement
+
+
+def median_words_per_sec(run, batches, training, args):
+    """Warm up, then the median words/s of `repeats` timings of `batches` batches."""
+    needed = args.warmup + args.repeats * args.batches
+    cycle = [batches[i % len(batches)] for i in range(needed)]
+    run(cycle[:args.warmup], training)
+    timings = [run(cycle[start:start + args.batches], training).words_per_sec
+               for start in range(args.warmup, needed, args.batches)]
+    return statistics.median(timings)
+
+
+def measure_one(framework, batching, model, args):
+    """Everything for one framework x batching x preset, in this process."""
+    data = corpus.load_corpus(args.data_dir)
+    config = Config(**{**PRESETS[model], "model": model, "batching": batching,
+                       "vocab_size": len(data.vocab), "threads": args.threads, "device": "cpu"})
+    make = fluid_bench if framework == "fluid" else tensorflow_bench
+    run, matmul_timer, batches = make(config, data)
+    train = median_words_per_sec(run, batches["train"], True, args)
+    evaluate = median_words_per_sec(run, batches["valid"], False, args)
+    rate = matmul_rate(matmul_timer, config)
+    flops = flops_per_word(config)
+    return dict(framework=framework, batching=batching, model=model,
+                threads=cpu_threads(config), train_words_per_sec=train,
+                eval_words_per_sec=evaluate, matmul_flops_per_sec=rate,
+                train_flops_per_word=flops["train"], efficiency=train * flops["train"] / rate,
+                peak_memory_mb=peak_memory_mb())
+
+
+def measure_in_subprocess(framework, batching, model, args):
+    """measure_one in a fresh process, so that memory and threads start clean."""
+    command = [sys.executable, os.path.abspath(__file__), "--one", framework, batching, model,
+               "--data_dir", args.data_dir, "--threads", str(args.threads),
+               "--warmup", str(args.warmup), "--batches", str(args.batches),
+               "--repeats", str(args.repeats)]
+    print(f"measuring {framework}/{batching} {model} ...", flush=True)
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        return dict(framework=framework, batching=batching, model=model, error=last)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def table(results):
+    columns = ("framework", "batching", "model", "threads", "train words/s", "eval words/s",
+               "matmul GFLOP/s", "MFLOP/word", "efficiency", "peak memory")
+    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['framework']} | {r['batching']} | {r['model']} | failed: "
+                         f"{r['error']} |" + " |" * 6)
+            continue
+        lines.append(
+            f"| {r['framework']} | {r['batching']} | {r['model']} | {r['threads']} | "
+            f"{r['train_words_per_sec']:,.0f} | {r['eval_words_per_sec']:,.0f} | "
+            f"{r['matmul_flops_per_sec'] / 1e9:.1f} | {r['train_flops_per_word'] / 1e6:.1f} | "
+            f"{r['efficiency']:.0%} | {r['peak_memory_mb'] / 1000:.2f} GB |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.one:
+        print(json.dumps(measure_one(*args.one, args)))
+        return
+    corpus.load_corpus(args.data_dir)  # fails here, before any measurement, if it must
+    results = [measure_in_subprocess(framework, batching, model, args)
+               for model in args.models for framework, batching in args.runs]
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as out:
+        json.dump(dict(machine=machine_summary(), results=results), out, indent=1)
+    print(f"\n{machine_summary()}\n\n{table(results)}\n\nwritten: {args.out}")
+
+
+if __name__ == "__main__":
+    run_cli(main)

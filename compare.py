@@ -1,0 +1,168 @@
+"""Train with both scripts on the same data and settings, and report side by side.
+
+    python compare.py --model small --data_dir data            # each script's own batching
+    python compare.py --matrix --model small --data_dir data   # framework x batching, 4 runs
+
+Every other flag (--epochs, --seed, --device, ...) goes to both scripts
+unchanged. Each run is a subprocess with its own log, metrics file and
+checkpoints under --out; then comparison.md and comparison.png are written
+there and the table is printed. A run that fails is reported as failed, and
+the others still run.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+import corpus
+from config import DEFAULT_BATCHING, OneLineParser, build_parser
+from train_utils import UserError, machine_summary, run_cli
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = {"fluid": "rnnlm_fluid.py", "tensorflow": "rnnlm_tensorflow.py"}
+SET_BY_COMPARE = ("--batching", "--save_dir", "--metrics_file", "--resume")
+COLUMNS = ("framework", "batching", "epochs", "train ppl", "valid ppl", "test ppl", "test words",
+           "words/s", "s/epoch", "peak memory", "padding")
+
+
+def parse_args(argv):
+    parser = OneLineParser(
+        description=__doc__.split("\n")[0],
+        epilog="All other flags are the training scripts' (see rnnlm_fluid.py --help).")
+    parser.add_argument("--matrix", action="store_true",
+                        help="run both batchings in both frameworks, not only each one's default")
+    parser.add_argument("--out", help="output folder (default: results/compare-MODEL)")
+    args, script_flags = parser.parse_known_args(argv)
+    given = [flag for flag in script_flags if flag.split("=")[0] in SET_BY_COMPARE]
+    if given:
+        raise UserError(f"{given[0]}: compare.py sets this for each run itself; leave it out")
+    # The scripts' own parser, so a bad flag stops here and not in every run.
+    config_args = build_parser("fluid").parse_args(script_flags)
+    args.out = args.out or os.path.join("results", f"compare-{config_args.model}")
+    return args, script_flags, config_args
+
+
+def planned_runs(matrix):
+    """(framework, batching) pairs: the defaults, or all four combinations."""
+    if not matrix:
+        return list(DEFAULT_BATCHING.items())
+    return [(framework, batching) for framework in SCRIPTS for batching in ("sentences", "chunks")]
+
+
+def run_training(framework, batching, script_flags, out):
+    """Run one training script to the end; return its row of results."""
+    name = f"{framework}-{batching}"
+    metrics_file = os.path.join(out, f"{name}.jsonl")
+    command = [sys.executable, os.path.join(HERE, SCRIPTS[framework]), *script_flags,
+               "--batching", batching, "--metrics_file", metrics_file,
+               "--save_dir", os.path.join(out, "checkpoints", name)]
+    print(f"running {name}: {' '.join(command)}", flush=True)
+    log_path = os.path.join(out, f"{name}.log")
+    with open(log_path, "w", encoding="utf-8") as log:
+        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+    run = dict(framework=framework, batching=batching, command=command, log=log_path)
+    if code != 0:
+        return dict(run, error=last_error_line(log_path, code))
+    return dict(run, **read_metrics(metrics_file))
+
+
+def last_error_line(log_path, code):
+    with open(log_path, encoding="utf-8", errors="replace") as log:
+        lines = [line.strip() for line in log if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    return (errors or lines or [f"exit code {code}"])[-1]
+
+
+def read_metrics(path):
+    with open(path, encoding="utf-8") as lines:
+        *epochs, test = [json.loads(line) for line in lines]
+    return dict(epochs=epochs, test=test)
+
+
+def table_rows(runs):
+    """One row of COLUMNS per run, formatted for reading."""
+    for run in runs:
+        if "error" in run:
+            yield [run["framework"], run["batching"], "failed", run["error"]] + [""] * 7
+            continue
+        epochs, test, last = run["epochs"], run["test"], run["epochs"][-1]
+        yield [run["framework"], run["batching"], str(len(epochs)),
+               f"{last['train_ppl']:.2f}", f"{last['valid_ppl']:.2f}", f"{test['test_ppl']:.2f}",
+               f"{test['test_words']:,}",
+               f"{statistics.median(e['words_per_sec'] for e in epochs):,.0f}",
+               f"{statistics.median(e['seconds'] for e in epochs):.1f}",
+               f"{test['peak_memory_mb'] / 1000:.2f} GB",
+               f"{statistics.mean(e['padding'] for e in epochs):.1%}"]
+
+
+def markdown_table(runs):
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
+    lines += ["| " + " | ".join(row) + " |" for row in table_rows(runs)]
+    return "\n".join(lines)
+
+
+def scored_tokens_note(runs, expected):
+    """Say whether every run scored the same W + L test tokens."""
+    scored = {run["test"]["test_words"] for run in runs if "error" not in run}
+    if scored == {expected}:
+        return f"Every run scored the same {expected:,} test tokens (W + L of the test split)."
+    return f"**Warning:** test tokens scored differ: {sorted(scored)} against W + L = {expected:,}."
+
+
+def write_report(runs, script_flags, test_targets, out):
+    text = "\n\n".join([
+        "# Fluid and TensorFlow, side by side",
+        f"Machine: {machine_summary()}. Flags given to every run: "
+        f"`{' '.join(script_flags) or '(none)'}`.",
+        markdown_table(runs),
+        "words/s and s/epoch are the median over the training epochs; padding is the "
+        "fraction of the time steps computed in training that were padding; peak memory "
+        "is each process's peak resident size. " + scored_tokens_note(runs, test_targets),
+        "![valid perplexity per epoch, and training words/s](comparison.png)",
+        "## Commands\n\n" + "\n".join(f"    {' '.join(run['command'])}" for run in runs),
+    ])
+    with open(os.path.join(out, "comparison.md"), "w", encoding="utf-8") as report:
+        report.write(text + "\n")
+
+
+def plot(runs, out):
+    """valid perplexity per epoch, every run on one chart; training words/s beside it."""
+    import matplotlib
+    matplotlib.use("Agg")  # files only: no display needed
+    import matplotlib.pyplot as plt
+
+    done = [run for run in runs if "error" not in run]
+    figure, (curves, speed) = plt.subplots(1, 2, figsize=(11, 4))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for run, color in zip(done, colors):
+        epochs = run["epochs"]
+        curves.plot([e["epoch"] for e in epochs], [e["valid_ppl"] for e in epochs], marker="o",
+                    color=color, label=f"{run['framework']} / {run['batching']}")
+    curves.set(xlabel="epoch", ylabel="valid perplexity", title="Validation perplexity")
+    curves.xaxis.get_major_locator().set_params(integer=True)
+    curves.legend()
+    speed.bar([f"{run['framework']}\n{run['batching']}" for run in done],
+              [statistics.median(e["words_per_sec"] for e in run["epochs"]) for run in done],
+              color=colors[:len(done)])
+    speed.set(ylabel="words/s", title="Training speed (median epoch)")
+    figure.tight_layout()
+    figure.savefig(os.path.join(out, "comparison.png"), dpi=100)
+    plt.close(figure)
+
+
+def main(argv=None):
+    args, script_flags, config_args = parse_args(argv)
+    data = corpus.load_corpus(config_args.data_dir)  # fails here, before any run, if it must
+    os.makedirs(args.out, exist_ok=True)
+    runs = [run_training(framework, batching, script_flags, args.out)
+            for framework, batching in planned_runs(args.matrix)]
+    test_targets = corpus.count_targets(data.test)
+    write_report(runs, script_flags, test_targets, args.out)
+    plot(runs, args.out)
+    print(f"\n{markdown_table(runs)}\n\n{scored_tokens_note(runs, test_targets)}")
+    print(f"report: {os.path.join(args.out, 'comparison.md')}")
+
+
+if __name__ == "__main__":
+    run_cli(main)
