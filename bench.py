@@ -42,8 +42,8 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=0,
                         help="CPU threads for the math (default: one per core)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed batches first")
-    parser.add_argument("--batches", type=int, default=10, help="batches per timing")
-    parser.add_argument("--repeats", type=int, default=5, help="timings; the median is reported")
+    parser.add_argument("--batches", type=int, default=15, help="batches per timing")
+    parser.add_argument("--repeats", type=int, default=7, help="timings; the median is reported")
     parser.add_argument("--out", default=os.path.join("results", "bench.json"),
                         help="JSON file for the results")
     # One measurement in this process: what the parent runs in each child.
@@ -171,13 +171,15 @@ def seconds(call):
 
 
 def median_words_per_sec(run, batches, training, args):
-    """Warm up, then the median words/s of `repeats` timings of `batches` batches."""
-    needed = args.warmup + args.repeats * args.batches
-    cycle = [batches[i % len(batches)] for i in range(needed)]
-    run(cycle[:args.warmup], training)
-    timings = [run(cycle[start:start + args.batches], training).words_per_sec
-               for start in range(args.warmup, needed, args.batches)]
-    return statistics.median(timings)
+    """Warm up on the first --warmup batches, then the median words/s of
+    --repeats runs of --batches consecutive batches, each run starting from
+    zero state as an epoch does (and from the split's start again when the
+    split runs out)."""
+    run(batches[:args.warmup], training)
+    starts = range(args.warmup, args.warmup + args.repeats * args.batches, args.batches)
+    last_start = max(len(batches) - args.batches, 0)
+    return statistics.median(run(batches[start % (last_start + 1):][:args.batches],
+                                 training).words_per_sec for start in starts)
 
 
 def measure_one(framework, batching, model, args):

@@ -46,6 +46,7 @@ CHUNKS = dataclasses.replace(CONFIG, batching="chunks")
 def fluid_session(config):
     """A Fluid program for `config` with its backward, startup run: (program, net, params_grads, exe)."""
     main_program, startup_program = paddle.static.Program(), paddle.static.Program()
+    main_program.random_seed = startup_program.random_seed = 3
     with paddle.static.program_guard(main_program, startup_program), paddle.utils.unique_name.guard():
         net = rnnlm_fluid.build_network(config)
         params_grads = paddle.static.append_backward(net.loss)
@@ -166,8 +167,10 @@ def test_both_frameworks_compute_the_same_loss(batching):
                for param in program.all_parameters()}
     session, tf_net = tf_session(config)
     variables = {v.op.name: v for v in session.graph.get_collection("variables")}
-    for name in ("embedding", "softmax_w", "softmax_b"):
-        variables[f"model/{name}"].load(weights[name], session)
+    # Fluid keeps the softmax bias as the last row of softmax_w.
+    variables["model/embedding"].load(weights["embedding"], session)
+    variables["model/softmax_w"].load(weights["softmax_w"][:-1], session)
+    variables["model/softmax_b"].load(weights["softmax_w"][-1], session)
     for layer in range(config.num_layers):
         cell = f"model/rnn/multi_rnn_cell/cell_{layer}/basic_lstm_cell"
         kernel = np.concatenate([weights[f"lstm{layer}_input_w"],

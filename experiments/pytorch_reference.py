@@ -1,0 +1,103 @@
+"""The `small` recipe in PyTorch, to explain a gap against a PyTorch reference.
+
+Issue #4 compared rnnlm_tensorflow.py's 13-epoch `small` test perplexity
+on ptb-mini with a PyTorch reference of the same recipe (195.5). This script
+is that recipe, written independently: the same vocabulary, the same
+[batch_size, num_steps] chunks of the same stream (load_data_tf), the state
+carried and cut for the one-row tail, the loss summed over steps and
+averaged over rows, uniform init, SGD with the preset's schedule and
+global-norm clipping. torch is not one of the project's requirements:
+
+    python -m venv /tmp/torch && /tmp/torch/bin/pip install torch numpy
+    /tmp/torch/bin/python experiments/pytorch_reference.py --data_dir ../shared/data/ptb-mini
+    /tmp/torch/bin/python experiments/pytorch_reference.py --data_dir ../shared/data/ptb-mini --one_bias
+
+torch.nn.LSTM has two bias vectors per layer (b_ih and b_hh), both
+initialised in [-init_scale, init_scale] and both updated with the same
+gradient; BasicLSTMCell and Paddle's lstm operator have one, starting at
+zero. --one_bias gives nn.LSTM the single zero-initialised bias of the
+other two. The README's "Against a PyTorch reference" has the results.
+"""
+import argparse
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import corpus  # noqa: E402
+import load_data_tf  # noqa: E402
+from config import PRESETS, Config, learning_rate_at  # noqa: E402
+
+
+class LanguageModel(nn.Module):
+    def __init__(self, config, one_bias):
+        super().__init__()
+        self.embedding = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.lstm = nn.LSTM(config.hidden_size, config.hidden_size, config.num_layers,
+                            batch_first=True)
+        self.softmax = nn.Linear(config.hidden_size, config.vocab_size)
+        for weight in self.parameters():
+            nn.init.uniform_(weight, -config.init_scale, config.init_scale)
+        if one_bias:
+            for name, weight in self.lstm.named_parameters():
+                if name.startswith("bias"):
+                    nn.init.zeros_(weight)
+                    weight.requires_grad_(name.startswith("bias_ih"))
+
+    def forward(self, inputs, state):
+        outputs, state = self.lstm(self.embedding(inputs), state)
+        return self.softmax(outputs), state
+
+
+def run_epoch(model, stream, config, learning_rate=None):
+    """Perplexity over the stream; trains when given a learning rate."""
+    params = [weight for weight in model.parameters() if weight.requires_grad]
+    cross_entropy = nn.CrossEntropyLoss(reduction="sum")
+    state, total, targets = None, 0.0, 0
+    for inputs, labels in load_data_tf.chunk_batches(stream, config.batch_size, config.num_steps):
+        inputs, labels = (torch.from_numpy(ids.astype(np.int64)) for ids in (inputs, labels))
+        if state is not None:  # carried; the one-row tail continues the last row
+            state = tuple(part[:, -inputs.shape[0]:].detach() for part in state)
+        with torch.set_grad_enabled(learning_rate is not None):
+            logits, state = model(inputs, state)
+            loss = cross_entropy(logits.reshape(-1, config.vocab_size), labels.reshape(-1))
+        if learning_rate is not None:
+            model.zero_grad()
+            (loss / inputs.shape[0]).backward()
+            nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+            with torch.no_grad():
+                for weight in params:
+                    weight -= learning_rate * weight.grad
+        total += loss.item()
+        targets += labels.numel()
+    return math.exp(total / targets)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data_dir", default="data")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--one_bias", action="store_true",
+                        help="one zero-initialised LSTM bias, as BasicLSTMCell has")
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    data = corpus.load_corpus(args.data_dir)
+    config = Config(**PRESETS["small"], vocab_size=len(data.vocab))
+    streams = {split: load_data_tf.id_stream(getattr(data, split), data.vocab)
+               for split in ("train", "valid", "test")}
+    model = LanguageModel(config, args.one_bias)
+    for epoch in range(config.max_max_epoch):
+        learning_rate = learning_rate_at(config, epoch)
+        train = run_epoch(model, streams["train"], config, learning_rate)
+        valid = run_epoch(model, streams["valid"], config)
+        print(f"epoch {epoch + 1}  lr {learning_rate:.4g}  train ppl {train:.2f}  "
+              f"valid ppl {valid:.2f}", flush=True)
+    print(f"test ppl {run_epoch(model, streams['test'], config):.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""bench.py computes what it says; no speed is asserted here."""
+import json
+
+import pytest
+
+import bench
+from config import PRESETS, Config
+from tests.corpora import write_grammar_corpus
+
+
+def test_flops_per_word_counts_every_product():
+    config = Config(**PRESETS["small"], vocab_size=10000)
+    # Per layer 2 products (input, recurrent) of 200 x 800, 2 FLOPs each;
+    # softmax 200 x 10000; backward twice the forward.
+    forward = 2 * (2 * 2 * 200 * 800) + 2 * 200 * 10000
+    assert bench.flops_per_word(config) == {"train": 3 * forward, "eval": forward}
+    shapes = bench.model_shapes(config)
+    assert sum(flops for *_, flops in shapes) == forward
+    assert [(m, k, n) for m, k, n, _ in shapes] == [(400, 200, 800), (20, 200, 800),
+                                                    (400, 200, 10000)]
+
+
+def test_matmul_rate_weighs_each_shape_by_its_flops():
+    config = Config(**PRESETS["small"], vocab_size=10000)
+    rates = {(400, 200, 800): 100e9, (20, 200, 800): 25e9, (400, 200, 10000): 100e9}
+
+    def timer(m, k, n):
+        return lambda: bench.MATMUL_REPEATS * 2 * m * k * n / rates[(m, k, n)]
+    # The recurrent products are 640k of 5.28M FLOPs a word, at a quarter the rate.
+    total = 5.28e6
+    expected = total / ((total - 640e3) / 100e9 + 640e3 / 25e9)
+    assert bench.matmul_rate(timer, config) == pytest.approx(expected)
+
+
+def test_a_small_benchmark_writes_its_table(tmp_path, capsys):
+    data_dir = write_grammar_corpus(tmp_path / "data", train_lines=200)
+    out = tmp_path / "bench.json"
+    bench.main(["--data_dir", str(data_dir), "--models", "test", "--warmup", "1",
+                "--batches", "2", "--repeats", "1", "--out", str(out),
+                "--runs", "fluid/sentences,tensorflow/chunks"])
+    results = json.loads(out.read_text())["results"]
+    assert [(r["framework"], r["batching"]) for r in results] == [("fluid", "sentences"),
+                                                                  ("tensorflow", "chunks")]
+    for r in results:
+        assert r["train_words_per_sec"] > 0 and r["eval_words_per_sec"] > 0
+        assert r["efficiency"] == pytest.approx(
+            r["train_words_per_sec"] * r["train_flops_per_word"] / r["matmul_flops_per_sec"])
+        assert 50 < r["peak_memory_mb"] < 4000
+    assert "| fluid | sentences | test |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag", [["--models", "huge"], ["--runs", "fluid/words"]])
+def test_bad_choices_are_refused_in_one_line(flag, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(flag)
+    assert capsys.readouterr().err.startswith("error:")
