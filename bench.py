@@ -13,10 +13,13 @@ the shapes the model uses, and with the model's FLOPs per word works out
 
     efficiency = training words/s x training FLOPs per word / matmul FLOP/s
 
-The table is printed and written as JSON (--out). Nothing here asserts a
-speed; the tests only check that the numbers are computed as documented.
+With --profile it also shows how a training step's operator time divides
+among operator types (Paddle's profiler; TensorFlow's step traces). The
+table is printed and written as JSON (--out). Nothing here asserts a speed;
+the tests only check that the numbers are computed as documented.
 """
 import argparse
+import collections
 import json
 import os
 import statistics
@@ -44,6 +47,8 @@ def parse_args(argv):
     parser.add_argument("--warmup", type=int, default=3, help="untimed batches first")
     parser.add_argument("--batches", type=int, default=15, help="batches per timing")
     parser.add_argument("--repeats", type=int, default=7, help="timings; the median is reported")
+    parser.add_argument("--profile", action="store_true",
+                        help="also show where a training step's operator time goes")
     parser.add_argument("--out", default=os.path.join("results", "bench.json"),
                         help="JSON file for the results")
     # One measurement in this process: what the parent runs in each child.
@@ -125,9 +130,21 @@ def fluid_bench(config, data):
         exe.run(startup)
         return seconds(lambda: exe.run(program, fetch_list=[total]))
 
+    def operator_seconds(batches):
+        """Seconds per operator type over training on `batches`, from Paddle's profiler."""
+        import paddle.profiler
+        from paddle.profiler.profiler_statistic import StatisticData
+        profiler = paddle.profiler.Profiler(targets=[paddle.profiler.ProfilerTarget.CPU])
+        profiler.start()
+        run(batches, True)
+        profiler.stop()
+        result = profiler.profiler_result
+        summary = StatisticData(result.get_data(), result.get_extra_info()).event_summary
+        return {name: item.cpu_time / 1e9 for name, item in summary.items.items()}
+
     batches = {split: list(script.make_batches(sentences, data.vocab, config)())
                for split, sentences in (("train", data.train), ("valid", data.valid))}
-    return run, matmul_timer, batches
+    return run, matmul_timer, operator_seconds, batches
 
 
 def tensorflow_bench(config, data):
@@ -138,8 +155,8 @@ def tensorflow_bench(config, data):
     session.run(initializer)
     script.set_learning_rate(session, net, config, 0)
 
-    def run(batches, training):
-        return script.run_epoch(session, net if training else eval_net, batches, len(batches),
+    def run(batches, training, runner=session):
+        return script.run_epoch(runner, net if training else eval_net, batches, len(batches),
                                 "bench", log_lines=0)
 
     def matmul_timer(m, k, n):
@@ -152,9 +169,35 @@ def tensorflow_bench(config, data):
             session.run(tf.compat.v1.variables_initializer([w, *inputs]))
         return seconds(lambda: session.run(total))
 
+    def operator_seconds(batches):
+        """Seconds per operator type over training on `batches`, from TensorFlow's traces."""
+        traced = TracedSession(session)
+        run(batches, True, runner=traced)
+        return traced.seconds
+
     batches = {split: list(script.make_batches(sentences, data.vocab, config))
                for split, sentences in (("train", data.train), ("valid", data.valid))}
-    return run, matmul_timer, batches
+    return run, matmul_timer, operator_seconds, batches
+
+
+class TracedSession:
+    """Stands in for a Session in run_epoch, adding up each operator type's time."""
+
+    def __init__(self, session):
+        self.session = session
+        self.seconds = collections.Counter()
+
+    def run(self, fetches, feed):
+        from tf_v1 import tf
+        options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
+        metadata = tf.compat.v1.RunMetadata()
+        result = self.session.run(fetches, feed, options=options, run_metadata=metadata)
+        for device in metadata.step_stats.dev_stats:
+            for node in device.node_stats:
+                # timeline_label: "name = OpType(inputs)"
+                kind = node.timeline_label.partition(" = ")[2].partition("(")[0] or node.node_name
+                self.seconds[kind] += node.all_end_rel_micros / 1e6
+        return result
 
 
 def seconds(call):
@@ -188,16 +231,25 @@ def measure_one(framework, batching, model, args):
     config = Config(**{**PRESETS[model], "model": model, "batching": batching,
                        "vocab_size": len(data.vocab), "threads": args.threads, "device": "cpu"})
     make = fluid_bench if framework == "fluid" else tensorflow_bench
-    run, matmul_timer, batches = make(config, data)
+    run, matmul_timer, operator_seconds, batches = make(config, data)
     train = median_words_per_sec(run, batches["train"], True, args)
     evaluate = median_words_per_sec(run, batches["valid"], False, args)
     rate = matmul_rate(matmul_timer, config)
     flops = flops_per_word(config)
-    return dict(framework=framework, batching=batching, model=model,
-                threads=cpu_threads(config), train_words_per_sec=train,
-                eval_words_per_sec=evaluate, matmul_flops_per_sec=rate,
-                train_flops_per_word=flops["train"], efficiency=train * flops["train"] / rate,
-                peak_memory_mb=peak_memory_mb())
+    result = dict(framework=framework, batching=batching, model=model,
+                  threads=cpu_threads(config), train_words_per_sec=train,
+                  eval_words_per_sec=evaluate, matmul_flops_per_sec=rate,
+                  train_flops_per_word=flops["train"], efficiency=train * flops["train"] / rate,
+                  peak_memory_mb=peak_memory_mb())
+    if args.profile:
+        result["operator_shares"] = shares(operator_seconds(batches["train"][:args.batches]))
+    return result
+
+
+def shares(seconds, top=8):
+    """The `top` operator types by time, as fractions of all operators' time."""
+    total = sum(seconds.values())
+    return [(kind, spent / total) for kind, spent in collections.Counter(seconds).most_common(top)]
 
 
 def measure_in_subprocess(framework, batching, model, args):
@@ -205,7 +257,7 @@ def measure_in_subprocess(framework, batching, model, args):
     command = [sys.executable, os.path.abspath(__file__), "--one", framework, batching, model,
                "--data_dir", args.data_dir, "--threads", str(args.threads),
                "--warmup", str(args.warmup), "--batches", str(args.batches),
-               "--repeats", str(args.repeats)]
+               "--repeats", str(args.repeats)] + (["--profile"] if args.profile else [])
     print(f"measuring {framework}/{batching} {model} ...", flush=True)
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -242,7 +294,12 @@ def main(argv=None):
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as out:
         json.dump(dict(machine=machine_summary(), results=results), out, indent=1)
-    print(f"\n{machine_summary()}\n\n{table(results)}\n\nwritten: {args.out}")
+    print(f"\n{machine_summary()}\n\n{table(results)}\n")
+    for r in results:
+        if "operator_shares" in r:
+            print(f"{r['framework']}/{r['batching']} {r['model']}, share of operator time in "
+                  "training: " + ", ".join(f"{kind} {share:.0%}" for kind, share in r["operator_shares"]))
+    print(f"written: {args.out}")
 
 
 if __name__ == "__main__":

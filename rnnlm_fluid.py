@@ -110,21 +110,24 @@ def lstm_layer(x, state, config, name):
 
 
 def softmax_layer(x, config):
-    """The output layer's logits, x @ W + b, with b kept as the last row of W
-    and multiplied by a column of ones.
+    """The output layer's logits, x @ W + b, computed as [x, 1] @ [W; b].
 
-    The same numbers as fc(x, vocab) with a bias, but Paddle 3.3.1's CPU
-    kernels for adding a bias over [words, vocab] and for its gradient took
-    about a sixth of a training step here (bench.py, `small`); inside the
-    matrix product the bias costs almost nothing.
+    The same numbers as fc(x, vocab) with a bias, and the same parameters,
+    but Paddle 3.3.1's CPU kernels for adding a bias to [words, vocab] and
+    for its gradient are slow (bench.py --profile); inside the matrix
+    product the bias costs almost nothing.
     """
+    weight = paddle.static.create_parameter([config.hidden_size, config.vocab_size], "float32",
+                                            attr=uniform("softmax_w", config))
+    bias = paddle.static.create_parameter([1, config.vocab_size], "float32",
+                                          attr=uniform("softmax_b", config))
     first_column = legacy_op("slice", Input=x, attrs=dict(axes=[1], starts=[0], ends=[1],
                                                           infer_flags=[1], decrease_axis=[]))
     ones = legacy_op("scale", X=first_column, attrs=dict(scale=0.0, bias=1.0))
     ones.stop_gradient = True
     x_and_one = legacy_op("concat", X=[x, ones], attrs=dict(axis=1))  # [total_words, hidden + 1]
-    return paddle.static.nn.fc(x_and_one, config.vocab_size,
-                               weight_attr=uniform("softmax_w", config), bias_attr=False)
+    weight_and_bias = legacy_op("concat", X=[weight, bias], attrs=dict(axis=0))
+    return legacy_op("matmul_v2", X=x_and_one, Y=weight_and_bias)
 
 
 def uniform(name, config):

@@ -167,10 +167,9 @@ def test_both_frameworks_compute_the_same_loss(batching):
                for param in program.all_parameters()}
     session, tf_net = tf_session(config)
     variables = {v.op.name: v for v in session.graph.get_collection("variables")}
-    # Fluid keeps the softmax bias as the last row of softmax_w.
-    variables["model/embedding"].load(weights["embedding"], session)
-    variables["model/softmax_w"].load(weights["softmax_w"][:-1], session)
-    variables["model/softmax_b"].load(weights["softmax_w"][-1], session)
+    for name in ("embedding", "softmax_w", "softmax_b"):
+        variables[f"model/{name}"].load(weights[name].reshape(variables[f"model/{name}"].shape),
+                                        session)
     for layer in range(config.num_layers):
         cell = f"model/rnn/multi_rnn_cell/cell_{layer}/basic_lstm_cell"
         kernel = np.concatenate([weights[f"lstm{layer}_input_w"],
