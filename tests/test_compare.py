@@ -1,6 +1,5 @@
 """compare.py: the report, a failed run, and the flags it owns."""
 import os
-import sys
 
 import pytest
 

@@ -141,13 +141,6 @@ def paddle_to_tf_gates(matrix):
     return np.concatenate([input_gate, candidate, forget, output], axis=-1)
 
 
-def paddle_to_tf_gates(matrix):
-    """Paddle's lstm gate blocks {candidate, input, forget, output} -> BasicLSTMCell's
-    {input, candidate, forget, output}, along the last axis."""
-    candidate, input_gate, forget, output = np.split(matrix, 4, axis=-1)
-    return np.concatenate([input_gate, candidate, forget, output], axis=-1)
-
-
 @pytest.mark.parametrize("batching", ["sentences", "chunks"])
 def test_both_frameworks_compute_the_same_loss(batching):
     """Identical weights from one numpy source, the same text, batched the
