@@ -25,11 +25,20 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
-import corpus
 from config import PRESETS, Config, OneLineParser, cpu_threads
-from train_utils import machine_summary, peak_memory_mb, run_cli
+from ptb import corpus
+from ptb.batching import make_batches
+from training.errors import run_cli
+from training.reports import (
+    framework_versions,
+    machine_summary,
+    peak_memory_mb,
+    repo_command,
+    versions_line,
+)
 
 RUNS = [("fluid", "sentences"), ("fluid", "chunks"), ("tensorflow", "chunks"),
         ("tensorflow", "sentences")]
@@ -106,8 +115,9 @@ def matmul_rate(matmul_timer, config):
 def fluid_bench(config, data):
     """run(batches, training) -> EpochStats; matmul_timer(m, k, n) -> a
     function timing MATMUL_REPEATS products; the train and valid batches."""
+    import load_data_fluid
     import rnnlm_fluid as script
-    from paddle_fluid import paddle
+    from compat.paddle_fluid import legacy_op, paddle
     place = paddle.CPUPlace()
     main_program, test_program, startup_program, net, schedule = script.build_programs(config)
     exe = script.create_executor(place, config)
@@ -124,9 +134,9 @@ def fluid_bench(config, data):
         with paddle.static.program_guard(program, startup):
             w = paddle.static.create_parameter([k, n], "float32")
             # paddle.matmul builds only PIR now: append the legacy operator.
-            products = [script.legacy_op("matmul_v2", X=paddle.static.create_parameter(
+            products = [legacy_op("matmul_v2", X=paddle.static.create_parameter(
                 [m, k], "float32"), Y=w) for _ in range(MATMUL_REPEATS)]
-            total = script.legacy_op("sum", X=[paddle.mean(p) for p in products])
+            total = legacy_op("sum", X=[paddle.mean(p) for p in products])
         exe.run(startup)
         return seconds(lambda: exe.run(program, fetch_list=[total]))
 
@@ -134,39 +144,45 @@ def fluid_bench(config, data):
         """Seconds per operator type over training on `batches`, from Paddle's profiler."""
         import paddle.profiler
         from paddle.profiler.profiler_statistic import StatisticData
-        profiler = paddle.profiler.Profiler(targets=[paddle.profiler.ProfilerTarget.CPU])
-        profiler.start()
-        run(batches, True)
-        profiler.stop()
+        # The trace files are not needed, only the statistics: a throwaway folder.
+        with tempfile.TemporaryDirectory() as traces:
+            profiler = paddle.profiler.Profiler(
+                targets=[paddle.profiler.ProfilerTarget.CPU],
+                on_trace_ready=paddle.profiler.export_chrome_tracing(traces))
+            profiler.start()
+            run(batches, True)
+            profiler.stop()
         result = profiler.profiler_result
         summary = StatisticData(result.get_data(), result.get_extra_info()).event_summary
         return {name: item.cpu_time / 1e9 for name, item in summary.items.items()}
 
-    batches = {split: list(script.make_batches(sentences, data.vocab, config)())
+    batches = {split: list(make_batches(load_data_fluid, sentences, data.vocab, config)())
                for split, sentences in (("train", data.train), ("valid", data.valid))}
     return run, matmul_timer, operator_seconds, batches
 
 
 def tensorflow_bench(config, data):
+    import load_data_tf
     import rnnlm_tensorflow as script
-    from tf_v1 import tf
-    graph, net, eval_net, _, initializer = script.build_graph(config, "/CPU:0")
+    from compat.tf_v1 import tf
+    graph, net, eval_net, optimizer, _, initializer = script.build_graph(config, "/CPU:0")
     session = script.create_session(graph, config)
     session.run(initializer)
-    script.set_learning_rate(session, net, config, 0)
+    script.set_learning_rate(session, optimizer, config, 0)
 
     def run(batches, training, runner=session):
-        return script.run_epoch(runner, net if training else eval_net, batches, len(batches),
-                                "bench", log_lines=0)
+        train_op, network = (optimizer.train_op, net) if training else (None, eval_net)
+        return script.run_epoch(runner, train_op, network, batches, len(batches), "bench",
+                                log_lines=0)
 
     def matmul_timer(m, k, n):
         with graph.as_default():
-            w = tf.compat.v1.get_variable(f"bench_w_{m}_{k}_{n}", [k, n])
+            w = tf.get_variable(f"bench_w_{m}_{k}_{n}", [k, n])
             # Distinct inputs, or grappler would compute one product for all.
-            inputs = [tf.compat.v1.get_variable(f"bench_x_{m}_{k}_{n}_{i}", [m, k])
+            inputs = [tf.get_variable(f"bench_x_{m}_{k}_{n}_{i}", [m, k])
                       for i in range(MATMUL_REPEATS)]
             total = tf.add_n([tf.reduce_sum(tf.matmul(x, w)) for x in inputs])
-            session.run(tf.compat.v1.variables_initializer([w, *inputs]))
+            session.run(tf.variables_initializer([w, *inputs]))
         return seconds(lambda: session.run(total))
 
     def operator_seconds(batches):
@@ -175,7 +191,7 @@ def tensorflow_bench(config, data):
         run(batches, True, runner=traced)
         return traced.seconds
 
-    batches = {split: list(script.make_batches(sentences, data.vocab, config))
+    batches = {split: list(make_batches(load_data_tf, sentences, data.vocab, config))
                for split, sentences in (("train", data.train), ("valid", data.valid))}
     return run, matmul_timer, operator_seconds, batches
 
@@ -188,9 +204,9 @@ class TracedSession:
         self.seconds = collections.Counter()
 
     def run(self, fetches, feed):
-        from tf_v1 import tf
-        options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
-        metadata = tf.compat.v1.RunMetadata()
+        from compat.tf_v1 import tf
+        options = tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE)
+        metadata = tf.RunMetadata()
         result = self.session.run(fetches, feed, options=options, run_metadata=metadata)
         for device in metadata.step_stats.dev_stats:
             for node in device.node_stats:
@@ -291,10 +307,12 @@ def main(argv=None):
     corpus.load_corpus(args.data_dir)  # fails here, before any measurement, if it must
     results = [measure_in_subprocess(framework, batching, model, args)
                for model in args.models for framework, batching in args.runs]
+    command = repo_command("bench.py", sys.argv[1:] if argv is None else argv)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as out:
-        json.dump(dict(machine=machine_summary(), results=results), out, indent=1)
-    print(f"\n{machine_summary()}\n\n{table(results)}\n")
+        json.dump(dict(command=command, machine=machine_summary(), versions=framework_versions(),
+                       results=results), out, indent=1)
+    print(f"\n{command}\n{machine_summary()}\n{versions_line()}\n\n{table(results)}\n")
     for r in results:
         if "operator_shares" in r:
             print(f"{r['framework']}/{r['batching']} {r['model']}, share of operator time in "

@@ -15,9 +15,10 @@ import statistics
 import subprocess
 import sys
 
-import corpus
 from config import DEFAULT_BATCHING, OneLineParser, build_parser
-from train_utils import UserError, machine_summary, run_cli
+from ptb import corpus
+from training.errors import UserError, run_cli
+from training.reports import machine_summary, repo_command, versions_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = {"fluid": "rnnlm_fluid.py", "tensorflow": "rnnlm_tensorflow.py"}
@@ -54,13 +55,14 @@ def run_training(framework, batching, script_flags, out):
     """Run one training script to the end; return its row of results."""
     name = f"{framework}-{batching}"
     metrics_file = os.path.join(out, f"{name}.jsonl")
-    command = [sys.executable, os.path.join(HERE, SCRIPTS[framework]), *script_flags,
-               "--batching", batching, "--metrics_file", metrics_file,
-               "--save_dir", os.path.join(out, "checkpoints", name)]
-    print(f"running {name}: {' '.join(command)}", flush=True)
+    args = [*script_flags, "--batching", batching, "--metrics_file", metrics_file,
+            "--save_dir", os.path.join(out, "checkpoints", name)]
+    command = repo_command(SCRIPTS[framework], args)
+    print(f"running {name}: {command}", flush=True)
     log_path = os.path.join(out, f"{name}.log")
     with open(log_path, "w", encoding="utf-8") as log:
-        code = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+        code = subprocess.run([sys.executable, os.path.join(HERE, SCRIPTS[framework]), *args],
+                              stdout=log, stderr=subprocess.STDOUT).returncode
     run = dict(framework=framework, batching=batching, command=command, log=log_path)
     if code != 0:
         return dict(run, error=last_error_line(log_path, code))
@@ -110,17 +112,17 @@ def scored_tokens_note(runs, expected):
     return f"**Warning:** test tokens scored differ: {sorted(scored)} against W + L = {expected:,}."
 
 
-def write_report(runs, script_flags, test_targets, out):
+def write_report(runs, command, test_targets, out):
     text = "\n\n".join([
         "# Fluid and TensorFlow, side by side",
-        f"Machine: {machine_summary()}. Flags given to every run: "
-        f"`{' '.join(script_flags) or '(none)'}`.",
+        f"    {command}",
+        f"Machine: {machine_summary()}.\nVersions: {versions_line()}.",
         markdown_table(runs),
         "words/s and s/epoch are the median over the training epochs; padding is the "
         "fraction of the time steps computed in training that were padding; peak memory "
         "is each process's peak resident size. " + scored_tokens_note(runs, test_targets),
         "![valid perplexity per epoch, and training words/s](comparison.png)",
-        "## Commands\n\n" + "\n".join(f"    {' '.join(run['command'])}" for run in runs),
+        "## The runs\n\n" + "\n".join(f"    {run['command']}" for run in runs),
     ])
     with open(os.path.join(out, "comparison.md"), "w", encoding="utf-8") as report:
         report.write(text + "\n")
@@ -158,7 +160,8 @@ def main(argv=None):
     runs = [run_training(framework, batching, script_flags, args.out)
             for framework, batching in planned_runs(args.matrix)]
     test_targets = corpus.count_targets(data.test)
-    write_report(runs, script_flags, test_targets, args.out)
+    command = repo_command("compare.py", sys.argv[1:] if argv is None else argv)
+    write_report(runs, command, test_targets, args.out)
     plot(runs, args.out)
     print(f"\n{markdown_table(runs)}\n\n{scored_tokens_note(runs, test_targets)}")
     print(f"report: {os.path.join(args.out, 'comparison.md')}")

@@ -9,13 +9,15 @@ where each sentence starts. For three sentences of 4, 2 and 3 targets:
 
 No padding anywhere: the lstm operator reads the offsets and runs every
 sentence for exactly its own length. For --batching chunks, the sequences
-are TensorFlow's fixed-length chunks instead (chunk_batches below).
+are the text's fixed-length chunks instead (chunk_batches below), all of one
+length, so nothing is padded either.
+
+Each function returns a Paddle reader creator: call it for an iterator.
 """
 import numpy as np
 
-import corpus
-import load_data_tf
-from paddle_fluid import paddle
+from compat.paddle_fluid import paddle
+from ptb import batching, corpus
 
 
 def sentence_reader(sentences, vocab):
@@ -32,7 +34,7 @@ def sentence_reader(sentences, vocab):
     return reader
 
 
-def shuffled(reader, seed):
+def seeded_shuffle(reader, seed):
     """Like paddle.reader.shuffle over the whole split, but seeded.
 
     paddle.reader.shuffle draws from the global `random` module, so an
@@ -43,34 +45,28 @@ def shuffled(reader, seed):
     return shuffled_reader
 
 
-def train_batches(sentences, vocab, batch_size, seed):
-    """Shuffled mini-batches of `batch_size` (src, trg) sentence pairs."""
-    return paddle.batch(shuffled(sentence_reader(sentences, vocab), seed), batch_size)
-
-
-def eval_batches(sentences, vocab, batch_size):
-    """Mini-batches in file order, for evaluation."""
-    return paddle.batch(sentence_reader(sentences, vocab), batch_size)
+def sentence_batches(sentences, vocab, batch_size, seed=None):
+    """Mini-batches of `batch_size` (src, trg) sentence pairs: in file order,
+    or shuffled by `seed` (as load_data_tf shuffles them)."""
+    reader = sentence_reader(sentences, vocab)
+    if seed is not None:
+        reader = seeded_shuffle(reader, seed)
+    return paddle.batch(reader, batch_size)
 
 
 def chunk_batches(sentences, vocab, batch_size, num_steps):
-    """TensorFlow's chunks as LoD batches: each row of a chunk batch is one
-    sequence, all of the same length, so nothing is padded either.
+    """The text's [batch_size, num_steps] chunks (ptb.batching), each row
+    one sequence of a LoD batch.
 
     Row i of a batch continues row i of the batch before, so the LSTM state
-    can be carried across batches (see load_data_tf.chunk_batches).
+    can be carried across batches.
     """
-    stream = load_data_tf.id_stream(sentences, vocab)
+    stream = batching.id_stream(sentences, vocab)
 
     def batches():
-        for inputs, targets in load_data_tf.chunk_batches(stream, batch_size, num_steps):
+        for inputs, targets in batching.chunks(stream, batch_size, num_steps):
             yield list(zip(inputs, targets))
     return batches
-
-
-# Chunks are TensorFlow's, and a sentence batch is batch_size sentences on
-# both sides, so the two loaders make the same number of batches.
-count_batches = load_data_tf.count_batches
 
 
 def to_lod_tensors(batch, place):
@@ -83,3 +79,8 @@ def to_lod_tensors(batch, place):
 def flat_column(batch, side):
     """One side of every pair, concatenated: int64 [total_words, 1]."""
     return np.concatenate([pair[side] for pair in batch]).astype("int64").reshape(-1, 1)
+
+
+def batch_targets(batch):
+    """The target tokens a mini-batch scores."""
+    return sum(len(trg) for _, trg in batch)

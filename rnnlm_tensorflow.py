@@ -13,56 +13,58 @@ import collections
 import dataclasses
 import os
 
-
-import corpus
 import load_data_tf
+from compat.tf_v1 import tf
 from config import cpu_threads, describe, learning_rate_at, parse_config
-from tf_v1 import tf
-from train_utils import (MetricsLog, Progress, UserError, carried_state, checkpoint_mismatch,
-                         epoch_to_resume, mark_epoch_saved, report_epoch, report_test, run_cli)
+from ptb import corpus
+from ptb.batching import count_batches, make_batches
+from training.checkpoints import checkpoint_mismatch, epoch_to_resume, mark_epoch_saved
+from training.errors import UserError, run_cli
+from training.progress import Progress
+from training.reports import MetricsLog, report_epoch, report_test
+from training.state import carried_state, state_feed
 
 FRAMEWORK = "tensorflow"
-rnn_cell = tf.compat.v1.nn.rnn_cell
 
 # --------------------------------------------------------------------- model
 
-Network = collections.namedtuple(
-    "Network", "feeds loss initial_state final_state train_op learning_rate")
+Network = collections.namedtuple("Network", "feeds loss initial_state final_state")
 Network.__doc__ = """feeds: the word placeholders (and, batching by sentences,
 the lengths); loss: summed over each row's steps, averaged over the rows of
 the batch; initial_state: each layer's (c, h) placeholders; final_state:
 each layer's (c, h) after the last step. The state tuples are empty unless
-batching by chunks. train_op and the learning_rate variable: None for the
-evaluation network."""
+batching by chunks."""
+
+Optimizer = collections.namedtuple("Optimizer", "train_op learning_rate")
 
 
 def build_network(config, is_training):
     """Describe the model in the default graph: placeholders to loss."""
     # [batch_size, num_steps] int32 each (num_steps: the longest sentence,
     # batching by sentences); None so that every batch shape fits.
-    current_word = tf.compat.v1.placeholder(tf.int32, [None, None], "current_word")
-    next_word = tf.compat.v1.placeholder(tf.int32, [None, None], "next_word")
+    current_word = tf.placeholder(tf.int32, [None, None], "current_word")
+    next_word = tf.placeholder(tf.int32, [None, None], "next_word")
     feeds = [current_word, next_word]
 
-    embedding = tf.compat.v1.get_variable("embedding", [config.vocab_size, config.hidden_size])
+    embedding = tf.get_variable("embedding", [config.vocab_size, config.hidden_size])
     x = dropout(tf.nn.embedding_lookup(embedding, current_word), config, is_training)
-    cell = rnn_cell.MultiRNNCell([lstm_cell(config, is_training) for _ in range(config.num_layers)])
+    cell = tf.nn.rnn_cell.MultiRNNCell([lstm_cell(config, is_training)
+                                        for _ in range(config.num_layers)])
     if config.batching == "chunks":
         # Chunks carry the state from batch to batch.
         initial_state = state_placeholders(config)
-        outputs, final_state = tf.compat.v1.nn.dynamic_rnn(cell, x, initial_state=initial_state)
+        outputs, final_state = tf.nn.dynamic_rnn(cell, x, initial_state=initial_state)
         mask = 1.0
     else:
         # Padded sentences: each row starts from zeros and stops at its length.
-        lengths = tf.compat.v1.placeholder(tf.int32, [None], "lengths")
+        lengths = tf.placeholder(tf.int32, [None], "lengths")
         feeds.append(lengths)
-        outputs, _ = tf.compat.v1.nn.dynamic_rnn(cell, x, sequence_length=lengths,
-                                                 dtype=tf.float32)
+        outputs, _ = tf.nn.dynamic_rnn(cell, x, sequence_length=lengths, dtype=tf.float32)
         initial_state = final_state = ()
         mask = tf.sequence_mask(lengths, tf.shape(next_word)[1], tf.float32)
 
-    softmax_w = tf.compat.v1.get_variable("softmax_w", [config.hidden_size, config.vocab_size])
-    softmax_b = tf.compat.v1.get_variable("softmax_b", [config.vocab_size])
+    softmax_w = tf.get_variable("softmax_w", [config.hidden_size, config.vocab_size])
+    softmax_b = tf.get_variable("softmax_b", [config.vocab_size])
     logits = tf.matmul(tf.reshape(outputs, [-1, config.hidden_size]), softmax_w) + softmax_b
     cost = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=tf.reshape(next_word, [-1]), logits=logits)  # [batch_size * num_steps]
@@ -70,16 +72,15 @@ def build_network(config, is_training):
     # tutorial's scaling, which the presets' learning rates were tuned for.
     cost = tf.reshape(cost, tf.shape(next_word)) * mask
     loss = tf.reduce_sum(cost) / tf.cast(tf.shape(next_word)[0], tf.float32)
-    train_op, learning_rate = add_optimizer(config, loss) if is_training else (None, None)
-    return Network(feeds, loss, initial_state, final_state, train_op, learning_rate)
+    return Network(feeds, loss, initial_state, final_state)
 
 
 def state_placeholders(config):
     """One LSTMStateTuple of (c, h) placeholders, [batch_size, hidden] each, per layer."""
     return tuple(
-        rnn_cell.LSTMStateTuple(*(tf.compat.v1.placeholder(tf.float32, [None, config.hidden_size],
-                                                           f"initial_{part}")
-                                  for part in ("cell", "hidden")))
+        tf.nn.rnn_cell.LSTMStateTuple(*(tf.placeholder(tf.float32, [None, config.hidden_size],
+                                                       f"initial_{part}")
+                                        for part in ("cell", "hidden")))
         for _ in range(config.num_layers))
 
 
@@ -90,10 +91,10 @@ def lstm_cell(config, is_training):
     forget_bias=0.0 as in TF's PTB tutorial, and so the same cell as
     Paddle's lstm operator, which adds no constant to the forget gate.
     """
-    cell = rnn_cell.BasicLSTMCell(config.hidden_size, forget_bias=0.0, state_is_tuple=True,
-                                  reuse=tf.compat.v1.get_variable_scope().reuse)
+    cell = tf.nn.rnn_cell.BasicLSTMCell(config.hidden_size, forget_bias=0.0, state_is_tuple=True,
+                                        reuse=tf.get_variable_scope().reuse)
     if is_training and config.keep_prob < 1:
-        cell = rnn_cell.DropoutWrapper(cell, output_keep_prob=config.keep_prob)
+        cell = tf.nn.rnn_cell.DropoutWrapper(cell, output_keep_prob=config.keep_prob)
     return cell
 
 
@@ -106,17 +107,17 @@ def dropout(x, config, is_training):
 
 def add_optimizer(config, loss):
     """SGD with global-norm clipping; returns the train op and the learning-rate variable."""
-    learning_rate = tf.compat.v1.get_variable("learning_rate", [], trainable=False,
-                                              initializer=tf.compat.v1.zeros_initializer())
-    params = tf.compat.v1.trainable_variables()
+    learning_rate = tf.get_variable("learning_rate", [], trainable=False,
+                                    initializer=tf.zeros_initializer())
+    params = tf.trainable_variables()
     grads, _ = tf.clip_by_global_norm(tf.gradients(loss, params), config.max_grad_norm)
-    optimizer = tf.compat.v1.train.GradientDescentOptimizer(learning_rate)
-    return optimizer.apply_gradients(zip(grads, params)), learning_rate
+    optimizer = tf.train.GradientDescentOptimizer(learning_rate)
+    return Optimizer(optimizer.apply_gradients(zip(grads, params)), learning_rate)
 
 
-def set_learning_rate(session, net, config, epoch):
+def set_learning_rate(session, optimizer, config, epoch):
     learning_rate = learning_rate_at(config, epoch)
-    net.learning_rate.load(learning_rate, session)
+    optimizer.learning_rate.load(learning_rate, session)
     return learning_rate
 
 # -------------------------------------------------------------------- device
@@ -138,56 +139,36 @@ def choose_device(device):
 def create_session(graph, config):
     """A Session whose CPU ops use cpu_threads(config) threads."""
     threads = cpu_threads(config)
-    options = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=threads,
-                                       inter_op_parallelism_threads=threads)
-    return tf.compat.v1.Session(graph=graph, config=options)
+    options = tf.ConfigProto(intra_op_parallelism_threads=threads,
+                             inter_op_parallelism_threads=threads)
+    return tf.Session(graph=graph, config=options)
 
 # ------------------------------------------------------------- training code
 
 
-def run_epoch(session, net, batches, num_batches, label, log_lines=5):
+def run_epoch(session, train_op, net, batches, num_batches, label, log_lines=5):
     """Run `net` on every mini-batch, carrying the state if there is one;
     return its EpochStats.
 
-    With the training network this trains; with the evaluation network it evaluates.
+    With a train_op this trains; with None (and the evaluation network) it evaluates.
     """
     progress = Progress(label, num_batches, log_lines)
-    fetches = [net.loss, net.final_state] + ([net.train_op] if net.train_op is not None else [])
+    fetches = [net.loss, net.final_state] + ([train_op] if train_op is not None else [])
     state = None
     for batch in batches:
         rows = batch[0].shape[0]
         feed = dict(zip(net.feeds, batch))
-        feed.update(state_feed(net, carried_state(state, rows, net.initial_state)))
+        feed.update(state_feed(net.initial_state, carried_state(state, rows, net.initial_state)))
         loss, state, *_ = session.run(fetches, feed)
-        progress.update(float(loss) * rows, load_data_tf.count_targets(batch),
+        progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),
                         computed_steps=batch[0].size)
     return progress.finish()
 
 
-def state_feed(net, state):
-    return {part: value
-            for layer, values in zip(net.initial_state, state)
-            for part, value in zip(layer, values)}
-
-
 def evaluate(session, eval_net, sentences, vocab, config, label):
-    batches = make_batches(sentences, vocab, config)
-    return run_epoch(session, eval_net, batches, count_batches(sentences, config), label,
+    batches = make_batches(load_data_tf, sentences, vocab, config)
+    return run_epoch(session, None, eval_net, batches, count_batches(sentences, config), label,
                      log_lines=0)
-
-
-def make_batches(sentences, vocab, config, seed=None):
-    """The batches for --batching: the text's fixed-length chunks in order, or
-    whole padded sentences (shuffled if given a seed)."""
-    if config.batching == "chunks":
-        stream = load_data_tf.id_stream(sentences, vocab)
-        return load_data_tf.chunk_batches(stream, config.batch_size, config.num_steps)
-    return load_data_tf.sentence_batches(sentences, vocab, config.batch_size, seed)
-
-
-def count_batches(sentences, config):
-    return load_data_tf.count_batches(sentences, config.batching, config.batch_size,
-                                      config.num_steps)
 
 # --------------------------------------------------------------- checkpoints
 
@@ -214,18 +195,19 @@ def restore_checkpoint(session, saver, save_dir):
 
 def build_graph(config, device):
     """The graph, the training and evaluation Networks (sharing variables),
-    the Saver and the initializer."""
+    the Optimizer, the Saver and the initializer."""
     graph = tf.Graph()
     with graph.as_default(), tf.device(device):
-        tf.compat.v1.set_random_seed(config.seed)
-        init = tf.compat.v1.random_uniform_initializer(-config.init_scale, config.init_scale)
-        with tf.compat.v1.variable_scope("model", initializer=init):
+        tf.set_random_seed(config.seed)
+        init = tf.random_uniform_initializer(-config.init_scale, config.init_scale)
+        with tf.variable_scope("model", initializer=init):
             net = build_network(config, is_training=True)
-        with tf.compat.v1.variable_scope("model", reuse=True):
+            optimizer = add_optimizer(config, net.loss)
+        with tf.variable_scope("model", reuse=True):
             eval_net = build_network(config, is_training=False)
-        saver = tf.compat.v1.train.Saver(max_to_keep=None)
-        initializer = tf.compat.v1.global_variables_initializer()
-    return graph, net, eval_net, saver, initializer
+        saver = tf.train.Saver(max_to_keep=None)
+        initializer = tf.global_variables_initializer()
+    return graph, net, eval_net, optimizer, saver, initializer
 
 
 def train(config):
@@ -236,7 +218,7 @@ def train(config):
     print(f"TensorFlow {tf.__version__} (v1 graph), config:\n{describe(config)}")
 
     # 1. Describe the graph: a training network and an evaluation network sharing its variables.
-    graph, net, eval_net, saver, initializer = build_graph(config, device)
+    graph, net, eval_net, optimizer, saver, initializer = build_graph(config, device)
     # 2. The device was chosen above; 3. create the Session; 4. initialise the variables.
     session = create_session(graph, config)
     session.run(initializer)
@@ -246,23 +228,25 @@ def train(config):
     # 5. The double loop over epochs and mini-batches.
     try:
         for epoch in range(first_epoch, config.max_max_epoch):
-            learning_rate = set_learning_rate(session, net, config, epoch)
+            learning_rate = set_learning_rate(session, optimizer, config, epoch)
             # 6. The reader: the training stream, batch_size rows of num_steps at a
             #    time (or, batching by sentences, this epoch's shuffled sentences).
-            batches = make_batches(data.train, data.vocab, config, seed=config.seed + epoch)
-            train = run_epoch(session, net, batches, count_batches(data.train, config),
-                              f"epoch {epoch + 1} train")
-            valid = evaluate(session, eval_net, data.valid, data.vocab, config,
-                             f"epoch {epoch + 1} valid")
-            report_epoch(metrics, FRAMEWORK, config, epoch + 1, learning_rate, train, valid)
+            batches = make_batches(load_data_tf, data.train, data.vocab, config,
+                                   seed=config.seed + epoch)
+            train_stats = run_epoch(session, optimizer.train_op, net, batches,
+                                    count_batches(data.train, config),
+                                    f"epoch {epoch + 1} train")
+            valid_stats = evaluate(session, eval_net, data.valid, data.vocab, config,
+                                   f"epoch {epoch + 1} valid")
+            report_epoch(metrics, FRAMEWORK, config, epoch + 1, learning_rate,
+                         train_stats, valid_stats)
             save_checkpoint(session, saver, config.save_dir, epoch + 1)
     except KeyboardInterrupt:
         print("\ninterrupted: training stops here; evaluating on test")
 
-    test = evaluate(session, eval_net, data.test, data.vocab, config, "test")
-    result = report_test(metrics, FRAMEWORK, test)
+    test_stats = evaluate(session, eval_net, data.test, data.vocab, config, "test")
     session.close()
-    return result
+    return report_test(metrics, FRAMEWORK, test_stats)
 
 # -------------------------------------------------------------- command line
 

@@ -5,7 +5,7 @@ import pytest
 
 import compare
 from tests.corpora import write_grammar_corpus
-from train_utils import UserError
+from training.errors import UserError
 
 TINY = ["--num_layers", "1", "--hidden_size", "16", "--batch_size", "10", "--epochs", "2",
         "--device", "cpu"]

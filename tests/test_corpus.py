@@ -1,9 +1,9 @@
 import pytest
 
-import corpus
-from corpus import EOS, UNK
+from ptb import corpus
+from ptb.corpus import EOS, UNK
 from tests.corpora import write_split
-from train_utils import UserError
+from training.errors import UserError
 
 
 def write_corpus(folder, train, valid=("a",), test=("a",)):

@@ -4,9 +4,9 @@ import random
 import numpy as np
 import pytest
 
-import corpus
 import load_data_fluid
 import load_data_tf
+from ptb import batching, corpus
 from tests.corpora import grammar_sentence, write_split
 
 LONG_LINE = " ".join(["a", "b", "c"] * 400)
@@ -28,10 +28,10 @@ def test_both_loaders_score_words_plus_lines(tmp_path, valid_lines):
 
     fluid_targets = np.concatenate([
         load_data_fluid.flat_column(batch, 1).ravel()
-        for batch in load_data_fluid.eval_batches(data.valid, data.vocab, 3)()])
-    stream = load_data_tf.id_stream(data.valid, data.vocab)
+        for batch in load_data_fluid.sentence_batches(data.valid, data.vocab, 3)()])
+    stream = batching.id_stream(data.valid, data.vocab)
     tf_targets = np.concatenate([
-        y.ravel() for _, y in load_data_tf.chunk_batches(stream, 3, 5)])
+        y.ravel() for _, y in batching.chunks(stream, 3, 5)])
 
     fluid_chunk_targets = np.concatenate([
         load_data_fluid.flat_column(batch, 1).ravel()

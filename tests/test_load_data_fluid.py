@@ -1,9 +1,12 @@
+"""load_data_fluid: unpadded LoD tensors, seeded shuffling, chunks as equal-length sequences."""
 import numpy as np
 
 import load_data_fluid
 import load_data_tf
-from corpus import EOS
-from paddle_fluid import paddle
+from compat.paddle_fluid import paddle
+from config import Config
+from ptb import batching
+from ptb.corpus import EOS
 
 VOCAB = {EOS: 0, "a": 1, "b": 2, "c": 3}
 SENTENCES = [[1, 2, 3, 1], [2], [3, 3]]
@@ -16,7 +19,7 @@ def test_pairs_predict_every_word_and_the_end():
 
 
 def test_lod_tensors_are_flat_and_unpadded():
-    batch = next(load_data_fluid.eval_batches(SENTENCES, VOCAB, 3)())
+    batch = next(load_data_fluid.sentence_batches(SENTENCES, VOCAB, 3)())
     current, following = load_data_fluid.to_lod_tensors(batch, paddle.CPUPlace())
     assert current.lod() == [[0, 5, 7, 10]]
     assert np.array(current).tolist() == [[0], [1], [2], [3], [1], [0], [2], [0], [3], [3]]
@@ -28,20 +31,21 @@ def test_training_batches_are_shuffled_by_seed_and_complete():
     sentences = [[i % 3 + 1] * (i + 1) for i in range(25)]
 
     def order(seed):
-        return [src for batch in load_data_fluid.train_batches(sentences, VOCAB, 4, seed)()
+        return [src for batch in load_data_fluid.sentence_batches(sentences, VOCAB, 4, seed)()
                 for src, _ in batch]
     assert order(7) == order(7)
     assert order(7) != order(8)
     assert sorted(map(len, order(7))) == sorted(len(s) + 1 for s in sentences)
-    batch_sizes = [len(b) for b in load_data_fluid.train_batches(sentences, VOCAB, 4, 7)()]
+    batch_sizes = [len(b) for b in load_data_fluid.sentence_batches(sentences, VOCAB, 4, 7)()]
     assert batch_sizes == [4] * 6 + [1]
 
 
 def test_chunk_batches_are_tf_chunks_as_equal_length_sequences():
     fluid = list(load_data_fluid.chunk_batches(SENTENCES, VOCAB, 2, 3)())
-    stream = load_data_tf.id_stream(SENTENCES, VOCAB)
-    tf = list(load_data_tf.chunk_batches(stream, 2, 3))
-    assert len(fluid) == len(tf) == load_data_fluid.count_batches(SENTENCES, "chunks", 2, 3)
+    stream = batching.id_stream(SENTENCES, VOCAB)
+    tf = list(batching.chunks(stream, 2, 3))
+    assert len(fluid) == len(tf) == batching.count_batches(
+        SENTENCES, Config(batching="chunks", batch_size=2, num_steps=3))
     for batch, (inputs, targets) in zip(fluid, tf):
         current, following = load_data_fluid.to_lod_tensors(batch, paddle.CPUPlace())
         rows, steps = inputs.shape
@@ -52,7 +56,7 @@ def test_chunk_batches_are_tf_chunks_as_equal_length_sequences():
 
 def test_both_loaders_shuffle_sentences_into_the_same_order():
     sentences = [[i % 3 + 1] * (i + 1) for i in range(25)]
-    fluid = [trg for batch in load_data_fluid.train_batches(sentences, VOCAB, 4, 7)()
+    fluid = [trg for batch in load_data_fluid.sentence_batches(sentences, VOCAB, 4, 7)()
              for _, trg in batch]
     tf = [targets[row, :length].tolist()
           for _, targets, lengths in load_data_tf.sentence_batches(sentences, VOCAB, 4, seed=7)

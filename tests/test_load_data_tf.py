@@ -1,59 +1,28 @@
+"""load_data_tf: the chunks as numpy arrays, and padded sentences worked out by hand."""
 import numpy as np
 
 import load_data_tf
-from corpus import EOS
+from ptb import batching
+from ptb.corpus import EOS
+
+VOCAB = {EOS: 0, "a": 1, "b": 2, "c": 3}
 
 
-def test_chunks_worked_out_by_hand():
-    # 18 ids = 17 targets, 3 rows of 5 and a tail of 2 (the picture in load_data_tf).
-    batches = list(load_data_tf.chunk_batches(np.arange(18, dtype=np.int32), 3, 4))
-    expected = [
-        ([[0, 1, 2, 3], [5, 6, 7, 8], [10, 11, 12, 13]],
-         [[1, 2, 3, 4], [6, 7, 8, 9], [11, 12, 13, 14]]),
-        ([[4], [9], [14]], [[5], [10], [15]]),
-        ([[15, 16]], [[16, 17]]),
-    ]
-    assert [(x.tolist(), y.tolist()) for x, y in batches] == expected
-    assert load_data_tf.count_chunk_batches(17, 3, 4) == 3
-
-
-def test_rows_continue_across_batches():
-    stream = np.arange(1000, dtype=np.int32)
-    batches = list(load_data_tf.chunk_batches(stream, 4, 7))
-    full = [(x, y) for x, y in batches if x.shape[0] == 4]
-    for (x0, y0), (x1, _) in zip(full, full[1:]):
-        assert x0.shape[1] == 7
-        np.testing.assert_array_equal(x1[:, 0], y0[:, -1])  # next input = last target
-    tail_x = batches[-1][0]
-    assert tail_x.shape[0] == 1 and tail_x[0, 0] == full[-1][1][-1, -1]
-
-
-def test_every_target_once_with_chunk_shapes():
-    for num_targets in (1, 3, 5, 40, 41, 239):
-        stream = np.arange(num_targets + 1, dtype=np.int32)
-        batches = list(load_data_tf.chunk_batches(stream, 5, 6))
-        assert len(batches) == load_data_tf.count_chunk_batches(num_targets, 5, 6)
-        targets = np.concatenate([y.ravel() for _, y in batches])
-        assert sorted(targets.tolist()) == list(range(1, num_targets + 1))
-        for x, y in batches:
-            assert x.shape == y.shape and x.shape[1] <= 6 and x.shape[0] in (1, 5)
-            np.testing.assert_array_equal(y, x + 1)
-
-
-def test_id_stream_starts_and_ends_sentences_with_eos():
-    vocab = {EOS: 0, "a": 1, "b": 2}
-    stream = load_data_tf.id_stream([[1, 2], [2]], vocab)
-    assert stream.tolist() == [0, 1, 2, 0, 2, 0]
-    assert stream.dtype == np.int32
+def test_chunk_batches_are_the_stream_chunks():
+    sentences = [[1, 2, 3, 1], [2], [3, 3]]
+    stream = batching.id_stream(sentences, VOCAB)
+    mine = list(load_data_tf.chunk_batches(sentences, VOCAB, 2, 3))
+    assert [(x.tolist(), y.tolist()) for x, y in mine] == [
+        (x.tolist(), y.tolist()) for x, y in batching.chunks(stream, 2, 3)]
+    assert all(x.dtype == np.int32 for x, _ in mine)
+    assert load_data_tf.batch_targets(mine[0]) == mine[0][1].size
 
 
 def test_sentence_batches_pad_to_the_longest_and_give_lengths():
-    vocab = {EOS: 0, "a": 1, "b": 2, "c": 3}
-    batches = list(load_data_tf.sentence_batches([[1, 2, 3, 1], [2], [3, 3]], vocab, 3))
+    batches = list(load_data_tf.sentence_batches([[1, 2, 3, 1], [2], [3, 3]], VOCAB, 3))
     assert len(batches) == 1
     inputs, targets, lengths = batches[0]
     assert inputs.tolist() == [[0, 1, 2, 3, 1], [0, 2, 0, 0, 0], [0, 3, 3, 0, 0]]
     assert targets.tolist() == [[1, 2, 3, 1, 0], [2, 0, 0, 0, 0], [3, 3, 0, 0, 0]]
     assert lengths.tolist() == [5, 2, 3]
-    assert load_data_tf.count_targets(batches[0]) == 10
-    assert load_data_tf.count_batches([[1]] * 7, "sentences", 3, 4) == 3
+    assert load_data_tf.batch_targets(batches[0]) == 10

@@ -5,15 +5,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-import corpus
 import load_data_fluid
-import load_data_tf
 import rnnlm_fluid
 import rnnlm_tensorflow
+from compat.paddle_fluid import paddle
+from compat.tf_v1 import tf
 from config import Config
-from corpus import EOS
-from paddle_fluid import paddle
-from tf_v1 import tf
+from ptb import batching, corpus
+from ptb.corpus import EOS
 
 VOCAB = {EOS: 0, **{f"w{i}": i for i in range(1, 12)}}
 SENTENCES = [[1, 2, 3, 4, 5], [6, 7], [8], [9, 10, 11, 1, 2, 3, 4]]
@@ -31,7 +30,7 @@ def test_fluid_hidden_keeps_the_input_lod_without_padding():
     place = paddle.CPUPlace()
     exe = paddle.static.Executor(place)
     exe.run(startup_program)
-    batch = next(load_data_fluid.eval_batches(SENTENCES, VOCAB, 4)())
+    batch = next(load_data_fluid.sentence_batches(SENTENCES, VOCAB, 4)())
     feed = dict(zip(net.feeds, load_data_fluid.to_lod_tensors(batch, place)))
     outputs = exe.run(main_program, feed=feed, fetch_list=hidden, return_numpy=False)
     num_words = sum(len(words) + 1 for words in SENTENCES)
@@ -59,12 +58,12 @@ def tf_session(config):
     """A TF evaluation network for `config` in a new session, variables initialised."""
     graph = tf.Graph()
     with graph.as_default():
-        tf.compat.v1.set_random_seed(3)
-        init = tf.compat.v1.random_uniform_initializer(-config.init_scale, config.init_scale)
-        with tf.compat.v1.variable_scope("model", initializer=init):
+        tf.set_random_seed(3)
+        init = tf.random_uniform_initializer(-config.init_scale, config.init_scale)
+        with tf.variable_scope("model", initializer=init):
             net = rnnlm_tensorflow.build_network(config, is_training=False)
-        initializer = tf.compat.v1.global_variables_initializer()
-    session = tf.compat.v1.Session(graph=graph)
+        initializer = tf.global_variables_initializer()
+    session = tf.Session(graph=graph)
     session.run(initializer)
     return session, net
 
@@ -82,14 +81,14 @@ def chunk_runner(framework):
             exe, program, net, lambda: iter(batches), len(batches), paddle.CPUPlace(), "t", 0))
     session, net = tf_session(CHUNKS)
     return lambda batches: total_cost(rnnlm_tensorflow.run_epoch(
-        session, net, batches, len(batches), "t", log_lines=0))
+        session, None, net, batches, len(batches), "t", log_lines=0))
 
 
 def chunks(framework, sentences, batch_size, num_steps):
     if framework == "fluid":
         return list(load_data_fluid.chunk_batches(sentences, VOCAB, batch_size, num_steps)())
-    stream = load_data_tf.id_stream(sentences, VOCAB)
-    return list(load_data_tf.chunk_batches(stream, batch_size, num_steps))
+    stream = batching.id_stream(sentences, VOCAB)
+    return list(batching.chunks(stream, batch_size, num_steps))
 
 
 @pytest.mark.parametrize("framework", ["fluid", "tensorflow"])
@@ -116,7 +115,7 @@ def test_fluid_gradients_match_finite_differences():
     config = dataclasses.replace(CONFIG, num_layers=1)
     program, net, params_grads, exe = fluid_session(config)
     place = paddle.CPUPlace()
-    batch = next(load_data_fluid.eval_batches(SENTENCES, VOCAB, 4)())
+    batch = next(load_data_fluid.sentence_batches(SENTENCES, VOCAB, 4)())
     feed = dict(zip(net.feeds, load_data_fluid.to_lod_tensors(batch, place)))
     grads = exe.run(program, feed=feed, fetch_list=[grad for _, grad in params_grads])
     scope = paddle.static.global_scope()

@@ -6,11 +6,11 @@ import sys
 
 import pytest
 
-import corpus
 import rnnlm_fluid
 import rnnlm_tensorflow
+from ptb import corpus
 from tests.corpora import unigram_perplexity, write_grammar_corpus
-from train_utils import UserError
+from training.errors import UserError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = {"fluid": rnnlm_fluid, "tensorflow": rnnlm_tensorflow}

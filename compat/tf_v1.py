@@ -1,9 +1,13 @@
-"""Import TensorFlow with its v1 graph API: BasicLSTMCell, dynamic_rnn, Session.
+"""TensorFlow's v1 graph API, as migrated TF1 code imports it.
+
+`from compat.tf_v1 import tf` gives `tf` = `tensorflow.compat.v1`, so the
+script reads `tf.placeholder`, `tf.get_variable`, `tf.Session`, like
+TensorFlow's own PTB tutorial, with eager execution off.
 
 BasicLSTMCell lives in tf-keras (Keras 2); with Keras 3 it raises "not
 available with Keras 3". TF_USE_LEGACY_KERAS=1 must be in the environment
-before the first `import tensorflow`. This is the one place that sets it:
-import TensorFlow as `from tf_v1 import tf`.
+before the first `import tensorflow`, so this module sets it and refuses to
+load after TensorFlow has been imported without it.
 """
 import contextlib
 import os
@@ -11,7 +15,7 @@ import sys
 import warnings
 
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
-    raise ImportError("tensorflow was imported before tf_v1; import tf_v1 first")
+    raise ImportError("tensorflow was imported before compat.tf_v1; import it first")
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -32,9 +36,10 @@ def _native_stderr_silenced():
 
 
 with _native_stderr_silenced():
-    import tensorflow as tf  # noqa: E402
+    import tensorflow  # noqa: E402
     import tf_keras  # noqa: E402,F401  loads the rest of the native code now, quietly
 
+tf = tensorflow.compat.v1
 tf.get_logger().setLevel("ERROR")  # deprecation notices of the v1 API we use on purpose
 warnings.filterwarnings("ignore", message=r".*BasicLSTMCell. is deprecated")
-tf.compat.v1.disable_eager_execution()
+tf.disable_eager_execution()

@@ -7,7 +7,7 @@ import collections
 import os
 import random
 
-from train_utils import UserError
+from training.errors import UserError
 
 EOS = "<eos>"
 UNK = "<unk>"

@@ -1,0 +1,1 @@
+"""Standalone checks behind claims in docs/; not needed to train."""

@@ -1,0 +1,1 @@
+"""What every training run shares, framework-free: errors, progress, reports, checkpoints, state."""

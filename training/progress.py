@@ -1,0 +1,69 @@
+"""Running perplexity and words/s during an epoch, and the epoch's totals."""
+import collections
+import math
+import sys
+import time
+
+EpochStats = collections.namedtuple("EpochStats", "ppl words_per_sec seconds targets padding")
+EpochStats.__doc__ = """targets: the target tokens scored; padding: the fraction
+of the time steps computed that were padding."""
+
+
+def perplexity(total_cost, num_targets):
+    """exp(mean cross-entropy per target token)."""
+    return math.exp(total_cost / max(num_targets, 1))
+
+
+class Progress:
+    """Running perplexity and words/s during an epoch.
+
+    A terminal gets a bar redrawn in place; a log file gets about
+    `log_lines` plain lines (none if 0), so that piped output stays short.
+    """
+
+    def __init__(self, label, total_batches, log_lines, stream=sys.stdout):
+        self.label = label
+        self.total_batches = total_batches
+        self.stream = stream
+        self.is_terminal = stream.isatty()
+        self.every = max(1, total_batches // log_lines) if log_lines else None
+        self.cost = 0.0
+        self.targets = 0
+        self.computed_steps = 0
+        self.batches = 0
+        self.start = time.perf_counter()
+
+    def update(self, batch_cost, batch_targets, computed_steps):
+        """Add one mini-batch's summed cross-entropy, its target count and the
+        time steps computed for it (more than the targets if padded)."""
+        self.cost += batch_cost
+        self.targets += batch_targets
+        self.computed_steps += computed_steps
+        self.batches += 1
+        if self.is_terminal:
+            self._draw_bar()
+        elif self.every and self.batches % self.every == 0 and self.batches < self.total_batches:
+            print(self._status(), file=self.stream, flush=True)
+
+    def finish(self):
+        """End the bar; return the epoch's EpochStats."""
+        if self.is_terminal:
+            print(file=self.stream)
+        seconds = self.seconds()
+        padding = 1 - self.targets / max(self.computed_steps, 1)
+        return EpochStats(perplexity(self.cost, self.targets), self.targets / seconds, seconds,
+                          self.targets, padding)
+
+    def seconds(self):
+        return max(time.perf_counter() - self.start, 1e-9)
+
+    def _status(self):
+        return (f"{self.label} {self.batches}/{self.total_batches} "
+                f"ppl {perplexity(self.cost, self.targets):.2f} "
+                f"words/s {self.targets / self.seconds():.0f}")
+
+    def _draw_bar(self):
+        width = 30
+        filled = width * self.batches // max(self.total_batches, 1)
+        bar = "#" * filled + "." * (width - filled)
+        print(f"\r[{bar}] {self._status()}", end="", file=self.stream, flush=True)
