@@ -6,6 +6,7 @@ runs in seconds.
 """
 import argparse
 import dataclasses
+import math
 import os
 import sys
 
@@ -24,6 +25,7 @@ class Config:
     keep_prob: float = 1.0      # 1 - dropout rate
     lr_decay: float = 0.5       # learning-rate factor for each epoch after max_epoch
     batch_size: int = 20        # sentences or chunk rows per mini-batch
+    max_sentence_length: int = 100  # batching by sentences, longer ones are cut into pieces
     vocab_size: int = 10000     # replaced by the size of the data's vocabulary
     # The run.
     model: str = "small"
@@ -35,6 +37,7 @@ class Config:
     save_dir: str = ""
     metrics_file: str = ""
     resume: bool = False
+    overwrite: bool = False
 
 
 PRESETS = {
@@ -82,7 +85,7 @@ def _checked(convert, test, meaning):
 
 
 positive_int = _checked(int, lambda v: v > 0, "a whole number above 0")
-positive_float = _checked(float, lambda v: v > 0, "a number above 0")
+positive_float = _checked(float, lambda v: 0 < v < math.inf, "a finite number above 0")
 probability = _checked(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
 
 
@@ -118,6 +121,9 @@ def build_parser(framework):
     add("--num_layers", type=positive_int, help="LSTM layers (default: the preset's)")
     add("--hidden_size", type=positive_int,
         help="LSTM and embedding size (default: the preset's)")
+    add("--max_sentence_length", type=positive_int, default=Config.max_sentence_length,
+        help="batching by sentences, a sentence of more time steps is cut into pieces of this "
+             "many, each starting from a zero state")
     add("--num_steps", type=positive_int,
         help="chunk length for chunk batching (default: the preset's)")
     add("--keep_prob", type=probability,
@@ -127,8 +133,11 @@ def build_parser(framework):
         help="folder for a checkpoint after each epoch (default: checkpoints/FRAMEWORK-MODEL)")
     add("--metrics_file", default="",
         help="write JSON lines here: one per epoch, then the test result")
-    add("--resume", action="store_true",
-        help="continue from the last epoch saved in --save_dir")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true",
+                       help="continue from the last epoch saved in --save_dir")
+    start.add_argument("--overwrite", action="store_true",
+                       help="start over: delete the checkpoints already in --save_dir")
     return parser
 
 

@@ -20,17 +20,15 @@ from compat.paddle_fluid import paddle
 from ptb import batching, corpus
 
 
-def sentence_reader(sentences, vocab):
+def sentence_reader(sentences, vocab, max_length):
     """A Paddle reader creator yielding (src_ids, trg_ids) for each sentence.
 
     src = [<eos>] + words and trg = words + [<eos>]: the leading <eos> marks
-    the start, so every word and the sentence end are predicted.
+    the start, so every word and the sentence end are predicted. A sentence
+    of more than max_length steps comes in pieces (ptb.batching).
     """
-    eos = vocab[corpus.EOS]
-
     def reader():
-        for words in sentences:
-            yield [eos] + words, words + [eos]
+        yield from batching.sentence_pairs(sentences, vocab, max_length)
     return reader
 
 
@@ -45,10 +43,10 @@ def seeded_shuffle(reader, seed):
     return shuffled_reader
 
 
-def sentence_batches(sentences, vocab, batch_size, seed=None):
+def sentence_batches(sentences, vocab, batch_size, max_length, seed=None):
     """Mini-batches of `batch_size` (src, trg) sentence pairs: in file order,
     or shuffled by `seed` (as load_data_tf shuffles them)."""
-    reader = sentence_reader(sentences, vocab)
+    reader = sentence_reader(sentences, vocab, max_length)
     if seed is not None:
         reader = seeded_shuffle(reader, seed)
     return paddle.batch(reader, batch_size)

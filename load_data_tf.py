@@ -24,21 +24,24 @@ def chunk_batches(sentences, vocab, batch_size, num_steps):
     return batching.chunks(batching.id_stream(sentences, vocab), batch_size, num_steps)
 
 
-def sentence_batches(sentences, vocab, batch_size, seed=None):
+def sentence_batches(sentences, vocab, batch_size, max_length, seed=None):
     """Yield (inputs, targets, lengths): batch_size whole sentences, each
     [<eos>] + words -> words + [<eos>], padded to the longest of the batch.
 
+    A sentence of more than max_length steps comes in pieces (ptb.batching).
     With a seed, the sentences are shuffled as load_data_fluid shuffles them.
     """
-    order = corpus.shuffled(sentences, seed) if seed is not None else sentences
+    pairs = list(batching.sentence_pairs(sentences, vocab, max_length))
+    order = corpus.shuffled(pairs, seed) if seed is not None else pairs
     eos = vocab[corpus.EOS]
     for start in range(0, len(order), batch_size):
-        batch = [[eos] + words + [eos] for words in order[start:start + batch_size]]
-        lengths = np.array([len(ids) - 1 for ids in batch], dtype=np.int32)
-        padded = np.full((len(batch), lengths.max() + 1), eos, dtype=np.int32)
-        for row, ids in enumerate(batch):
-            padded[row, :len(ids)] = ids
-        yield padded[:, :-1], padded[:, 1:], lengths
+        batch = order[start:start + batch_size]
+        lengths = np.array([len(src) for src, _ in batch], dtype=np.int32)
+        inputs, targets = (np.full((len(batch), lengths.max()), eos, dtype=np.int32)
+                           for _ in range(2))
+        for row, (src, trg) in enumerate(batch):
+            inputs[row, :len(src)], targets[row, :len(trg)] = src, trg
+        yield inputs, targets, lengths
 
 
 def batch_targets(batch):

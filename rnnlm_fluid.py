@@ -12,17 +12,16 @@ rnnlm_tensorflow.py section by section.
 import collections
 import dataclasses
 import functools
-import os
 
 import load_data_fluid
 from compat.paddle_fluid import GradientClipByGlobalNorm, dynamic_lstm, fc, paddle
 from config import cpu_threads, describe, learning_rate_at, parse_config
 from ptb import corpus
-from ptb.batching import count_batches, make_batches
-from training.checkpoints import checkpoint_mismatch, epoch_to_resume, mark_epoch_saved
-from training.errors import UserError, run_cli
-from training.progress import Progress
-from training.reports import MetricsLog, report_epoch, report_test
+from ptb.batching import check_batch_size, count_batches, describe_data, make_batches
+from training.checkpoints import CheckpointFolder, run_identity
+from training.errors import UserError, describe_stop, run_cli, stops_deferred
+from training.progress import Progress, check_not_diverged
+from training.reports import MetricsLog, epoch_record, report_epoch, report_test
 from training.state import carried_state, state_feed
 
 FRAMEWORK = "fluid"
@@ -177,21 +176,15 @@ def evaluate(exe, test_program, net, sentences, vocab, config, place, label):
 # --------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(program, save_dir, epoch):
-    os.makedirs(save_dir, exist_ok=True)
-    paddle.static.save(program, os.path.join(save_dir, f"epoch{epoch}"))
-    mark_epoch_saved(save_dir, epoch)
+def save_checkpoint(program, checkpoints, epoch, record):
+    with checkpoints.writing(epoch, record) as path:
+        paddle.static.save(program, path)
 
 
-def restore_checkpoint(program, exe, save_dir):
-    """Load the last saved epoch into the program; return how many epochs it holds."""
-    epoch = epoch_to_resume(save_dir)
-    try:
-        paddle.static.load(program, os.path.join(save_dir, f"epoch{epoch}"), exe)
-    except (ValueError, RuntimeError, AssertionError) as error:
-        raise checkpoint_mismatch(save_dir, error) from None
-    print(f"resumed from {save_dir} after epoch {epoch}")
-    return epoch
+def restore_checkpoint(program, exe, checkpoints, epoch):
+    with checkpoints.reading(epoch) as path:
+        paddle.static.load(program, path, exe)
+    print(f"resumed from {checkpoints.epoch_folder(epoch)}")
 
 # ---------------------------------------------------------------- main loop
 
@@ -214,37 +207,51 @@ def train(config):
     place = choose_place(config.device)  # fails before any work if it must
     data = corpus.load_corpus(config.data_dir)
     config = dataclasses.replace(config, vocab_size=len(data.vocab))
-    print(f"PaddlePaddle {paddle.__version__} (Fluid static graph), config:\n{describe(config)}")
+    check_batch_size(data.train, config)
+    print(f"PaddlePaddle {paddle.__version__} (Fluid static graph), config:\n{describe(config)}\n"
+          f"data:\n{describe_data(data, config)}")
+    metrics = MetricsLog(config.metrics_file)
+    checkpoints = CheckpointFolder(config.save_dir, run_identity(FRAMEWORK, config, data.vocab))
+    with checkpoints.claimed(config.resume, config.overwrite) as completed:
+        # 1. Describe the network: a training program and its test clone.
+        main_program, test_program, startup_program, net, schedule = build_programs(config)
+        # 2. The place was chosen above; 3. create the Executor; 4. run the startup program.
+        exe = create_executor(place, config)
+        exe.run(startup_program)
+        if completed:
+            restore_checkpoint(main_program, exe, checkpoints, completed)
+            metrics.start_from(checkpoints.history())
 
-    # 1. Describe the network: a training program and its test clone.
-    main_program, test_program, startup_program, net, schedule = build_programs(config)
-    # 2. The place was chosen above; 3. create the Executor; 4. run the startup program.
-    exe = create_executor(place, config)
-    exe.run(startup_program)
-    first_epoch = restore_checkpoint(main_program, exe, config.save_dir) if config.resume else 0
-    metrics = MetricsLog(config.metrics_file, append=config.resume)
-
-    # 5. The double loop over epochs and mini-batches.
-    try:
-        for epoch in range(first_epoch, config.max_max_epoch):
-            learning_rate = set_learning_rate(schedule, epoch)
-            # 6. The reader: this epoch's shuffled sentences, batch_size at a time
-            #    (or, batching by chunks, the text's chunks in order).
-            batches = make_batches(load_data_fluid, data.train, data.vocab, config,
-                                   seed=config.seed + epoch)
-            train_stats = run_epoch(exe, main_program, net, batches,
-                                    count_batches(data.train, config), place,
-                                    f"epoch {epoch + 1} train")
-            valid_stats = evaluate(exe, test_program, net, data.valid, data.vocab, config,
-                                   place, f"epoch {epoch + 1} valid")
-            report_epoch(metrics, FRAMEWORK, config, epoch + 1, learning_rate,
-                         train_stats, valid_stats)
-            save_checkpoint(main_program, config.save_dir, epoch + 1)
-    except KeyboardInterrupt:
-        print("\ninterrupted: training stops here; evaluating on test")
+        # 5. The double loop over epochs and mini-batches.
+        stopped = None
+        try:
+            for epoch in range(completed, config.max_max_epoch):
+                learning_rate = set_learning_rate(schedule, epoch)
+                # 6. The reader: this epoch's shuffled sentences, batch_size at a time
+                #    (or, batching by chunks, the text's chunks in order).
+                batches = make_batches(load_data_fluid, data.train, data.vocab, config,
+                                       seed=config.seed + epoch)
+                train_stats = run_epoch(exe, main_program, net, batches,
+                                        count_batches(data.train, config), place,
+                                        f"epoch {epoch + 1} train")
+                check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
+                valid_stats = evaluate(exe, test_program, net, data.valid, data.vocab, config,
+                                       place, f"epoch {epoch + 1} valid")
+                record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
+                                      train_stats, valid_stats)
+                with stops_deferred():  # the checkpoint and its metrics line together
+                    save_checkpoint(main_program, checkpoints, epoch + 1, record)
+                    completed = epoch + 1
+                    report_epoch(metrics, config, record)
+        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM
+            stopped = stop
+            print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
 
     test_stats = evaluate(exe, test_program, net, data.test, data.vocab, config, place, "test")
-    return report_test(metrics, FRAMEWORK, test_stats)
+    result = report_test(metrics, FRAMEWORK, test_stats, completed, interrupted=bool(stopped))
+    if stopped:
+        raise stopped  # after the test result: exit non-zero, as an interrupted run should
+    return result
 
 # -------------------------------------------------------------- command line
 

@@ -11,17 +11,16 @@ section by section.
 """
 import collections
 import dataclasses
-import os
 
 import load_data_tf
 from compat.tf_v1 import tf
 from config import cpu_threads, describe, learning_rate_at, parse_config
 from ptb import corpus
-from ptb.batching import count_batches, make_batches
-from training.checkpoints import checkpoint_mismatch, epoch_to_resume, mark_epoch_saved
-from training.errors import UserError, run_cli
-from training.progress import Progress
-from training.reports import MetricsLog, report_epoch, report_test
+from ptb.batching import check_batch_size, count_batches, describe_data, make_batches
+from training.checkpoints import CheckpointFolder, run_identity
+from training.errors import UserError, describe_stop, run_cli, stops_deferred
+from training.progress import Progress, check_not_diverged
+from training.reports import MetricsLog, epoch_record, report_epoch, report_test
 from training.state import carried_state, state_feed
 
 FRAMEWORK = "tensorflow"
@@ -173,22 +172,15 @@ def evaluate(session, eval_net, sentences, vocab, config, label):
 # --------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(session, saver, save_dir, epoch):
-    os.makedirs(save_dir, exist_ok=True)
-    saver.save(session, os.path.join(save_dir, f"epoch{epoch}"), write_meta_graph=False,
-               write_state=False)
-    mark_epoch_saved(save_dir, epoch)
+def save_checkpoint(session, saver, checkpoints, epoch, record):
+    with checkpoints.writing(epoch, record) as path:
+        saver.save(session, path, write_meta_graph=False, write_state=False)
 
 
-def restore_checkpoint(session, saver, save_dir):
-    """Load the last saved epoch into the session; return how many epochs it holds."""
-    epoch = epoch_to_resume(save_dir)
-    try:
-        saver.restore(session, os.path.join(save_dir, f"epoch{epoch}"))
-    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, ValueError) as error:
-        raise checkpoint_mismatch(save_dir, error) from None
-    print(f"resumed from {save_dir} after epoch {epoch}")
-    return epoch
+def restore_checkpoint(session, saver, checkpoints, epoch):
+    with checkpoints.reading(epoch) as path:
+        saver.restore(session, path)
+    print(f"resumed from {checkpoints.epoch_folder(epoch)}")
 
 # ---------------------------------------------------------------- main loop
 
@@ -215,38 +207,52 @@ def train(config):
     device = choose_device(config.device)  # fails before any work if it must
     data = corpus.load_corpus(config.data_dir)
     config = dataclasses.replace(config, vocab_size=len(data.vocab))
-    print(f"TensorFlow {tf.__version__} (v1 graph), config:\n{describe(config)}")
+    check_batch_size(data.train, config)
+    print(f"TensorFlow {tf.__version__} (v1 graph), config:\n{describe(config)}\n"
+          f"data:\n{describe_data(data, config)}")
+    metrics = MetricsLog(config.metrics_file)
+    checkpoints = CheckpointFolder(config.save_dir, run_identity(FRAMEWORK, config, data.vocab))
+    with checkpoints.claimed(config.resume, config.overwrite) as completed:
+        # 1. Describe the graph: a training network and an evaluation network sharing its variables.
+        graph, net, eval_net, optimizer, saver, initializer = build_graph(config, device)
+        # 2. The device was chosen above; 3. create the Session; 4. initialise the variables.
+        session = create_session(graph, config)
+        session.run(initializer)
+        if completed:
+            restore_checkpoint(session, saver, checkpoints, completed)
+            metrics.start_from(checkpoints.history())
 
-    # 1. Describe the graph: a training network and an evaluation network sharing its variables.
-    graph, net, eval_net, optimizer, saver, initializer = build_graph(config, device)
-    # 2. The device was chosen above; 3. create the Session; 4. initialise the variables.
-    session = create_session(graph, config)
-    session.run(initializer)
-    first_epoch = restore_checkpoint(session, saver, config.save_dir) if config.resume else 0
-    metrics = MetricsLog(config.metrics_file, append=config.resume)
-
-    # 5. The double loop over epochs and mini-batches.
-    try:
-        for epoch in range(first_epoch, config.max_max_epoch):
-            learning_rate = set_learning_rate(session, optimizer, config, epoch)
-            # 6. The reader: the training stream, batch_size rows of num_steps at a
-            #    time (or, batching by sentences, this epoch's shuffled sentences).
-            batches = make_batches(load_data_tf, data.train, data.vocab, config,
-                                   seed=config.seed + epoch)
-            train_stats = run_epoch(session, optimizer.train_op, net, batches,
-                                    count_batches(data.train, config),
-                                    f"epoch {epoch + 1} train")
-            valid_stats = evaluate(session, eval_net, data.valid, data.vocab, config,
-                                   f"epoch {epoch + 1} valid")
-            report_epoch(metrics, FRAMEWORK, config, epoch + 1, learning_rate,
-                         train_stats, valid_stats)
-            save_checkpoint(session, saver, config.save_dir, epoch + 1)
-    except KeyboardInterrupt:
-        print("\ninterrupted: training stops here; evaluating on test")
+        # 5. The double loop over epochs and mini-batches.
+        stopped = None
+        try:
+            for epoch in range(completed, config.max_max_epoch):
+                learning_rate = set_learning_rate(session, optimizer, config, epoch)
+                # 6. The reader: the training stream, batch_size rows of num_steps at a
+                #    time (or, batching by sentences, this epoch's shuffled sentences).
+                batches = make_batches(load_data_tf, data.train, data.vocab, config,
+                                       seed=config.seed + epoch)
+                train_stats = run_epoch(session, optimizer.train_op, net, batches,
+                                        count_batches(data.train, config),
+                                        f"epoch {epoch + 1} train")
+                check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
+                valid_stats = evaluate(session, eval_net, data.valid, data.vocab, config,
+                                       f"epoch {epoch + 1} valid")
+                record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
+                                      train_stats, valid_stats)
+                with stops_deferred():  # the checkpoint and its metrics line together
+                    save_checkpoint(session, saver, checkpoints, epoch + 1, record)
+                    completed = epoch + 1
+                    report_epoch(metrics, config, record)
+        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM
+            stopped = stop
+            print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
 
     test_stats = evaluate(session, eval_net, data.test, data.vocab, config, "test")
     session.close()
-    return report_test(metrics, FRAMEWORK, test_stats)
+    result = report_test(metrics, FRAMEWORK, test_stats, completed, interrupted=bool(stopped))
+    if stopped:
+        raise stopped  # after the test result: exit non-zero, as an interrupted run should
+    return result
 
 # -------------------------------------------------------------- command line
 

@@ -16,10 +16,20 @@ one id. With 18 ids (17 targets), batch_size 3 and num_steps 4:
 The last columns of a row may make a shorter chunk, and the few targets that
 do not fill a row (here 16 and 17) come last as a one-row batch that
 continues the last row: every target is scored exactly once.
+
+Batching by sentences, each sentence is a pair (src, trg) = ([<eos>] +
+words, words + [<eos>]). A sentence longer than max_sentence_length steps
+is cut into pieces of at most that many, each of which starts from a zero
+state, so that a corpus of paragraphs thousands of words long batches into
+bounded memory and still scores every target once:
+
+    max_sentence_length 3, words a b c d e:   src  <eos> a b | c d e
+                                               trg  a b c     | d e <eos>
 """
 import numpy as np
 
 from ptb import corpus
+from training.errors import UserError
 
 
 def id_stream(sentences, vocab):
@@ -60,11 +70,58 @@ def count_chunks(num_targets, batch_size, num_steps):
     return -(-row_length // num_steps) + -(-tail // num_steps)
 
 
+def sentence_pairs(sentences, vocab, max_length):
+    """Yield (src, trg) id lists for each sentence, or for each piece of at
+    most max_length steps of a longer one."""
+    eos = vocab[corpus.EOS]
+    for words in sentences:
+        src, trg = [eos] + words, words + [eos]
+        for start in range(0, len(src), max_length):
+            yield src[start:start + max_length], trg[start:start + max_length]
+
+
+def count_pieces(sentences, max_length):
+    """How many pairs sentence_pairs yields."""
+    return sum(-(-(len(words) + 1) // max_length) for words in sentences)
+
+
 def count_batches(sentences, config):
     """How many batches a split makes under config.batching, in either loader."""
     if config.batching == "chunks":
         return count_chunks(corpus.count_targets(sentences), config.batch_size, config.num_steps)
-    return -(-len(sentences) // config.batch_size)
+    return -(-count_pieces(sentences, config.max_sentence_length) // config.batch_size)
+
+
+def check_batch_size(sentences, config):
+    """Refuse a --batch_size that one batch of the training split cannot fill,
+    rather than quietly train on smaller batches than asked for."""
+    if config.batching == "chunks":
+        available, unit = corpus.count_targets(sentences), "target words"
+    else:
+        available, unit = count_pieces(sentences, config.max_sentence_length), "sentences"
+    if config.batch_size > available:
+        raise UserError(f"--batch_size {config.batch_size} is more than the {available:,} {unit} "
+                        f"of the training split; choose at most {available:,}")
+
+
+def describe_data(data, config):
+    """The start-up log's lines about the data: each split's words, sentences
+    and share of <unk>, and how many sentences are cut into pieces."""
+    lines = []
+    for split, line in zip(corpus.SPLITS, corpus.summary(data)):
+        cut = describe_cuts(getattr(data, split), config)
+        lines.append(f"  {line}" + (f"; {cut}" if cut else ""))
+    return "\n".join(lines)
+
+
+def describe_cuts(sentences, config):
+    """How many sentences batching by sentences cuts into pieces, or ''."""
+    limit = config.max_sentence_length
+    long = [words for words in sentences if len(words) + 1 > limit]
+    if config.batching == "chunks" or not long:
+        return ""
+    return (f"{len(long):,} longer than {limit} steps cut into {count_pieces(long, limit):,} "
+            "pieces, each starting from a zero state (--max_sentence_length)")
 
 
 def make_batches(loader, sentences, vocab, config, seed=None):
@@ -73,4 +130,5 @@ def make_batches(loader, sentences, vocab, config, seed=None):
     sentences, shuffled if given a seed."""
     if config.batching == "chunks":
         return loader.chunk_batches(sentences, vocab, config.batch_size, config.num_steps)
-    return loader.sentence_batches(sentences, vocab, config.batch_size, seed)
+    return loader.sentence_batches(sentences, vocab, config.batch_size, config.max_sentence_length,
+                                   seed)

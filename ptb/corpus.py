@@ -6,6 +6,7 @@ non-blank line becomes its words followed by <eos>; blank lines are skipped.
 import collections
 import os
 import random
+import re
 
 from training.errors import UserError
 
@@ -22,22 +23,35 @@ def split_path(data_dir, split):
     return os.path.join(data_dir, f"ptb.{split}.txt")
 
 
+# C0 control characters and DEL, but for tab, line feed and carriage return:
+# a file holding them is binary or damaged, not text to learn from.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def read_sentences(path):
     """Return the non-blank lines of a PTB file as lists of words."""
     if not os.path.isfile(path):
         raise UserError(f"{path} not found: {DOWNLOAD_HINT}")
-    sentences = []
-    with open(path, "rb") as text:
-        for line_number, raw in enumerate(text, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise UserError(f"{path}:{line_number}: not valid UTF-8; "
-                                "PTB files must be UTF-8 text") from None
-            words = line.split()  # splits on spaces, tabs and \r alike
-            if words:
-                sentences.append(words)
-    return sentences
+    try:
+        with open(path, "rb") as text:
+            return [words for line_number, raw in enumerate(text, start=1)
+                    if (words := decode(raw, path, line_number).split())]
+    except OSError as error:
+        raise UserError(f"{path}: cannot read it ({error.strerror})") from None
+
+
+def decode(raw, path, line_number):
+    """One line of a PTB file as text; a UserError naming file:line if it is not."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}:{line_number}: not valid UTF-8; "
+                        "PTB files must be UTF-8 text") from None
+    control = CONTROL.search(line)
+    if control:
+        raise UserError(f"{path}:{line_number}: control character U+{ord(control.group()):04X}; "
+                        "PTB files must be plain text")
+    return line
 
 
 def build_vocab(sentences):
@@ -66,10 +80,26 @@ def load_corpus(data_dir):
     if not os.path.isdir(data_dir):
         raise UserError(f"data directory {data_dir} not found: {DOWNLOAD_HINT}")
     texts = {split: read_sentences(split_path(data_dir, split)) for split in SPLITS}
-    if not texts["train"]:
-        raise UserError(f"{split_path(data_dir, 'train')} has no words: {DOWNLOAD_HINT}")
+    for split, sentences in texts.items():
+        if not sentences:
+            raise UserError(f"{split_path(data_dir, split)} has no words: every split needs "
+                            f"sentences ({DOWNLOAD_HINT})")
     vocab = build_vocab(texts["train"])
     return Corpus(vocab, *(to_ids(texts[split], vocab) for split in SPLITS))
+
+
+def summary(data):
+    """One line per split: its words, sentences and share of <unk>, so that
+    a split the vocabulary does not cover is seen before training on it."""
+    unk = data.vocab[UNK]
+    lines = []
+    for split in SPLITS:
+        sentences = getattr(data, split)
+        words = sum(map(len, sentences))
+        unknown = sum(ids.count(unk) for ids in sentences)
+        lines.append(f"{split}: {words:,} words, {len(sentences):,} sentences, "
+                     f"{unknown / words:.1%} <unk>")
+    return lines
 
 
 def count_targets(sentences):

@@ -1,11 +1,17 @@
-"""compare.py: the report, a failed run, and the flags it owns."""
+"""compare.py: the report, a failed or stopped run, signals, and the flags it owns."""
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 import compare
 from tests.corpora import write_grammar_corpus
 from training.errors import UserError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 TINY = ["--num_layers", "1", "--hidden_size", "16", "--batch_size", "10", "--epochs", "2",
         "--device", "cpu"]
@@ -42,13 +48,67 @@ def test_a_failed_run_is_reported_and_the_others_complete(data_dir, tmp_path, mo
                       "print('error: something went wrong', file=sys.stderr)\nsys.exit(1)\n")
     monkeypatch.setitem(compare.SCRIPTS, "fluid", str(broken))
     out = tmp_path / "out"
-    compare.main(["--data_dir", data_dir, "--out", str(out), *TINY])
+    # The report is written for every run, and then compare.py fails.
+    with pytest.raises(UserError, match="fluid/sentences did not finish"):
+        compare.main(["--data_dir", data_dir, "--out", str(out), *TINY])
     fluid, tensorflow = table_lines((out / "comparison.md").read_text())
     assert "| fluid | sentences | failed | error: something went wrong |" in fluid
     assert "| tensorflow | chunks | 2 |" in tensorflow
 
 
-@pytest.mark.parametrize("flag", ["--batching", "--metrics_file", "--save_dir", "--resume"])
+def test_a_run_that_stopped_early_is_shown_with_its_epochs(data_dir, tmp_path, monkeypatch):
+    stopped = tmp_path / "stopped.py"
+    # What a training script leaves when SIGTERM stops it in its second epoch.
+    stopped.write_text(
+        "import json, sys\n"
+        "path = sys.argv[sys.argv.index('--metrics_file') + 1]\n"
+        "lines = [dict(epoch=1, train_ppl=50.0, valid_ppl=60.0, words_per_sec=900.0,\n"
+        "              seconds=2.0, padding=0.0),\n"
+        "         dict(test_ppl=70.0, test_words=389, epochs=1, interrupted=True,\n"
+        "              peak_memory_mb=300.0)]\n"
+        "open(path, 'w').write(''.join(json.dumps(line) + '\\n' for line in lines))\n"
+        "print('stopped by SIGTERM', file=sys.stderr)\n"
+        "sys.exit(143)\n")
+    monkeypatch.setitem(compare.SCRIPTS, "fluid", str(stopped))
+    out = tmp_path / "out"
+    with pytest.raises(UserError, match="fluid/sentences did not finish"):
+        compare.main(["--data_dir", data_dir, "--out", str(out), *TINY])
+    report = (out / "comparison.md").read_text()
+    fluid, _ = table_lines(report)
+    assert fluid.startswith("| fluid | sentences | stopped after 1 | 50.00 | 60.00 | 70.00 | 389 |")
+    assert "- fluid/sentences: stopped, stopped by SIGTERM" in report
+
+
+def test_sigterm_to_compare_stops_its_running_script(data_dir, tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "compare.py", "--data_dir", data_dir, "--out", str(out),
+               "--model", "test", "--epochs", "100000"]
+    run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    log = out / "fluid-sentences.log"
+    while "epoch 1/" not in (log.read_text() if log.exists() else ""):
+        assert run.poll() is None, run.stderr.read()
+        time.sleep(0.2)
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=60) == 143
+    assert run.stderr.read().strip().splitlines()[-1] == "stopped by SIGTERM"
+    assert "stopped by SIGTERM" in log.read_text()  # the script got it and stopped
+    assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and str(out).encode()
+                in read_proc_cmdline(pid)]  # nothing left running
+    report = (out / "comparison.md").read_text()
+    assert "| fluid | sentences | stopped after " in report and "| tensorflow |" not in report
+
+
+def read_proc_cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read()
+    except OSError:  # ended meanwhile
+        return b""
+
+
+@pytest.mark.parametrize("flag", ["--batching", "--metrics_file", "--save_dir", "--resume",
+                                  "--overwrite"])
 def test_flags_compare_sets_itself_are_refused(flag, data_dir, tmp_path):
     with pytest.raises(UserError, match=flag):
         compare.main(["--data_dir", data_dir, "--out", str(tmp_path / "o"), flag, "x"])

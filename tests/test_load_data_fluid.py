@@ -13,13 +13,13 @@ SENTENCES = [[1, 2, 3, 1], [2], [3, 3]]
 
 
 def test_pairs_predict_every_word_and_the_end():
-    pairs = list(load_data_fluid.sentence_reader(SENTENCES, VOCAB)())
+    pairs = list(load_data_fluid.sentence_reader(SENTENCES, VOCAB, 100)())
     assert pairs[0] == ([0, 1, 2, 3, 1], [1, 2, 3, 1, 0])
     assert pairs[1] == ([0, 2], [2, 0])
 
 
 def test_lod_tensors_are_flat_and_unpadded():
-    batch = next(load_data_fluid.sentence_batches(SENTENCES, VOCAB, 3)())
+    batch = next(load_data_fluid.sentence_batches(SENTENCES, VOCAB, 3, 100)())
     current, following = load_data_fluid.to_lod_tensors(batch, paddle.CPUPlace())
     assert current.lod() == [[0, 5, 7, 10]]
     assert np.array(current).tolist() == [[0], [1], [2], [3], [1], [0], [2], [0], [3], [3]]
@@ -31,12 +31,12 @@ def test_training_batches_are_shuffled_by_seed_and_complete():
     sentences = [[i % 3 + 1] * (i + 1) for i in range(25)]
 
     def order(seed):
-        return [src for batch in load_data_fluid.sentence_batches(sentences, VOCAB, 4, seed)()
+        return [src for batch in load_data_fluid.sentence_batches(sentences, VOCAB, 4, 100, seed)()
                 for src, _ in batch]
     assert order(7) == order(7)
     assert order(7) != order(8)
     assert sorted(map(len, order(7))) == sorted(len(s) + 1 for s in sentences)
-    batch_sizes = [len(b) for b in load_data_fluid.sentence_batches(sentences, VOCAB, 4, 7)()]
+    batch_sizes = [len(b) for b in load_data_fluid.sentence_batches(sentences, VOCAB, 4, 100, 7)()]
     assert batch_sizes == [4] * 6 + [1]
 
 
@@ -56,9 +56,9 @@ def test_chunk_batches_are_tf_chunks_as_equal_length_sequences():
 
 def test_both_loaders_shuffle_sentences_into_the_same_order():
     sentences = [[i % 3 + 1] * (i + 1) for i in range(25)]
-    fluid = [trg for batch in load_data_fluid.sentence_batches(sentences, VOCAB, 4, 7)()
+    fluid = [trg for batch in load_data_fluid.sentence_batches(sentences, VOCAB, 4, 100, 7)()
              for _, trg in batch]
     tf = [targets[row, :length].tolist()
-          for _, targets, lengths in load_data_tf.sentence_batches(sentences, VOCAB, 4, seed=7)
+          for _, targets, lengths in load_data_tf.sentence_batches(sentences, VOCAB, 4, 100, seed=7)
           for row, length in enumerate(lengths)]
     assert fluid == tf

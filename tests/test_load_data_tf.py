@@ -19,7 +19,7 @@ def test_chunk_batches_are_the_stream_chunks():
 
 
 def test_sentence_batches_pad_to_the_longest_and_give_lengths():
-    batches = list(load_data_tf.sentence_batches([[1, 2, 3, 1], [2], [3, 3]], VOCAB, 3))
+    batches = list(load_data_tf.sentence_batches([[1, 2, 3, 1], [2], [3, 3]], VOCAB, 3, 100))
     assert len(batches) == 1
     inputs, targets, lengths = batches[0]
     assert inputs.tolist() == [[0, 1, 2, 3, 1], [0, 2, 0, 0, 0], [0, 3, 3, 0, 0]]

@@ -69,7 +69,9 @@ def test_metrics_follow_the_contract(five_epochs, data_dir):
         padded = (framework, batching) == ("tensorflow", "sentences")
         assert (0.05 < line["padding"] < 0.9) if padded else line["padding"] == 0
     assert [line["learning_rate"] for line in epochs] == [1.0, 1.0, 1.0, 1.0, 0.5]
-    assert set(last) == {"framework", "test_ppl", "test_words", "peak_memory_mb"}
+    assert set(last) == {"framework", "test_ppl", "test_words", "epochs", "interrupted",
+                         "peak_memory_mb"}
+    assert (last["epochs"], last["interrupted"]) == (5, False)
     assert 50 < last["peak_memory_mb"] < 4000
     test_split = corpus.read_sentences(corpus.split_path(data_dir, "test"))
     assert last["test_words"] == sum(len(words) + 1 for words in test_split)  # W + L
@@ -81,8 +83,9 @@ def test_resume_continues_and_reproduces(five_epochs, data_dir, tmp_path):
     train(framework, data_dir, str(tmp_path), "--epochs", "2", "--batching", batching)
     resumed = train(framework, data_dir, str(tmp_path), "--epochs", "5", "--batching", batching,
                     "--resume")
-    assert [line.get("epoch") for line in resumed] == [1, 2, None, 3, 4, 5, None]
-    for mine, theirs in zip(resumed[3:], straight[2:]):
+    # The first run's test line is dropped: the file matches the checkpoints.
+    assert [line.get("epoch") for line in resumed] == [1, 2, 3, 4, 5, None]
+    for mine, theirs in zip(resumed[2:], straight[2:]):
         for key in ("train_ppl", "valid_ppl", "test_ppl"):
             if key in theirs:
                 assert mine[key] == pytest.approx(theirs[key], rel=1e-4), key
@@ -107,6 +110,9 @@ def run_script(framework, *args):
     (["--batch_size", "0"], "--batch_size"),
     (["--batching", "words"], "--batching"),
     (["--metrics_file", "."], "--metrics_file"),
+    (["--learning_rate", "inf"], "--learning_rate"),
+    (["--learning_rate", "nan"], "--learning_rate"),
+    (["--resume", "--overwrite"], "--overwrite"),
 ])
 def test_user_errors_end_with_one_line(framework, args, message, data_dir, tmp_path):
     defaults = {"--data_dir": data_dir, "--save_dir": str(tmp_path / "ck"),

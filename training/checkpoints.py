@@ -1,41 +1,200 @@
-"""The resume marker: which epoch's checkpoint in a folder is complete."""
+"""A run's checkpoint folder: one run at a time, whole epochs only, and what the model is.
+
+    save_dir/
+      .lock            held by the run using the folder; the kernel releases it
+                       when that process ends, even by kill -9
+      epoch1/ ...      each epoch's parameters, written under a temporary name
+                       and renamed into place once complete
+      checkpoint.json  the last complete epoch, what makes the model what it is,
+                       and the metrics of every epoch it holds; replaced
+                       atomically, after the epoch's folder
+
+Each framework's saver writes into the folder that `writing` gives it and
+reads from the one that `reading` gives it.
+"""
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
+import re
+import shutil
 
 from training.errors import UserError
+from training.reports import strict_json
 
-RESUME_FILE = "last_epoch.json"
+MARKER = "checkpoint.json"
+LOCK = ".lock"
+EPOCH_FOLDER = re.compile(r"^(epoch\d+|\.epoch\d+\.partial)$")
+# What makes a checkpoint's model and run what they are. A resumed run must
+# match on all of them; the learning rate, its schedule and the number of
+# epochs may change.
+IDENTITY = ("framework", "model", "num_layers", "hidden_size", "vocab_size", "vocabulary",
+            "batching", "batch_size", "num_steps", "max_sentence_length", "keep_prob", "seed")
 
 
-def last_completed_epoch(save_dir):
-    """The number of epochs a checkpoint in save_dir holds (0 if none)."""
-    path = os.path.join(save_dir, RESUME_FILE)
-    if not os.path.exists(path):
+def run_identity(framework, config, vocab):
+    """The IDENTITY fields of this run; `vocabulary` is a hash of the word ids."""
+    words = "\n".join(sorted(vocab, key=vocab.get))
+    vocabulary = hashlib.sha256(words.encode("utf-8")).hexdigest()[:16]
+    fields = dict(vars(config), framework=framework, vocabulary=vocabulary)
+    return {name: fields[name] for name in IDENTITY}
+
+
+class CheckpointFolder:
+    """--save_dir for one run: claim it, then save and load whole epochs."""
+
+    def __init__(self, save_dir, identity):
+        self.save_dir = save_dir
+        self.identity = identity
+        self.marker = os.path.join(save_dir, MARKER)
+
+    @contextlib.contextmanager
+    def claimed(self, resume, overwrite):
+        """Hold the folder for this run; yield the epoch to start from (0, or
+        the last saved one with resume). A folder this created is removed
+        again if the run fails before saving anything."""
+        created = not os.path.isdir(self.save_dir)
+        lock = self._lock()
+        try:
+            self._remove_partial_epochs()
+            if overwrite:
+                self._remove_checkpoints()
+            yield self._first_epoch(resume)
+        except BaseException:
+            if created and os.listdir(self.save_dir) == [LOCK]:
+                shutil.rmtree(self.save_dir, ignore_errors=True)
+            raise
+        finally:
+            lock.close()
+
+    def _lock(self):
+        try:
+            os.makedirs(self.save_dir, exist_ok=True)
+            lock = open(os.path.join(self.save_dir, LOCK), "a")  # held until the run ends
+        except OSError as error:
+            raise UserError(f"--save_dir {self.save_dir}: cannot write there "
+                            f"({error.strerror}); choose a writable folder") from None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise UserError(f"--save_dir {self.save_dir} is in use by another run; wait for it "
+                            "to end, or choose another --save_dir") from None
+        return lock
+
+    def _first_epoch(self, resume):
+        saved = self.read_marker()
+        if resume:
+            if saved is None:
+                raise UserError(f"--resume: no checkpoint in {self.save_dir}; "
+                                "run without --resume first")
+            self._check_identity(saved["identity"])
+            return saved["epoch"]
+        if saved is not None or self._epoch_folders():
+            raise UserError(f"--save_dir {self.save_dir} already holds a checkpoint; pass --resume "
+                            "to continue it, --overwrite to start over, or choose another --save_dir")
         return 0
-    try:
-        with open(path, encoding="utf-8") as marker:
-            return int(json.load(marker)["epoch"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise UserError(f"cannot read {path} ({error}); delete {save_dir} to start afresh") from None
+
+    def _check_identity(self, saved):
+        for name in IDENTITY:
+            theirs, mine = saved.get(name), self.identity[name]
+            if theirs == mine:
+                continue
+            if name == "vocabulary":
+                raise UserError("--resume: the vocabulary differs from the checkpoint's (same size, "
+                                "other words): resume on the training data it was trained on")
+            raise UserError(f"--resume: {name} is {theirs} in the checkpoint, {mine} asked; resume "
+                            "with the checkpoint's settings, or pass --overwrite to start over")
+
+    def read_marker(self):
+        """{"epoch": N, "identity": {...}, "history": [...]} of the last
+        complete epoch, or None."""
+        if not os.path.exists(self.marker):
+            return None
+        try:
+            with open(self.marker, encoding="utf-8") as marker:
+                saved = json.load(marker)
+            return {"epoch": int(saved["epoch"]), "identity": dict(saved["identity"]),
+                    "history": list(saved["history"])}
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise UserError(f"cannot read {self.marker} ({error}); pass --overwrite to start "
+                            "over") from None
+
+    def epoch_folder(self, epoch):
+        return os.path.join(self.save_dir, f"epoch{epoch}")
+
+    def history(self):
+        """The metrics lines of the epochs the last checkpoint holds."""
+        return self.read_marker()["history"]
+
+    @contextlib.contextmanager
+    def writing(self, epoch, record):
+        """Yield the path prefix to save `epoch` under. When the block ends
+        the folder is renamed into place and the marker moved onto it, with
+        the epoch's metrics `record`; if it fails, the partial folder is
+        removed and the marker stays."""
+        partial = os.path.join(self.save_dir, f".epoch{epoch}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        os.makedirs(partial)
+        try:
+            yield os.path.join(partial, "model")
+        except Exception as error:  # each framework has its own errors for a failed write
+            shutil.rmtree(partial, ignore_errors=True)
+            raise UserError(f"cannot save the checkpoint in {self.save_dir} ({first_line(error)}); "
+                            "the checkpoints saved before stay as they were") from None
+        except BaseException:  # Ctrl-C or SIGTERM while saving
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        final = self.epoch_folder(epoch)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(partial, final)
+        saved = self.read_marker()
+        history = [line for line in (saved["history"] if saved else []) if line["epoch"] < epoch]
+        self._write_marker(epoch, [*history, record])
+
+    @contextlib.contextmanager
+    def reading(self, epoch):
+        """Yield the path prefix `epoch` was saved under; whatever the
+        framework raises while loading it becomes one line."""
+        folder = self.epoch_folder(epoch)
+        if not os.path.isdir(folder):
+            raise UserError(f"--resume: {self.marker} names epoch {epoch}, but {folder} is "
+                            "missing; pass --overwrite to start over")
+        try:
+            yield os.path.join(folder, "model")
+        except Exception as error:  # each framework has its own errors for a damaged file
+            raise UserError(f"--resume: cannot load the checkpoint in {folder} "
+                            f"({first_line(error)}); it is damaged: pass --overwrite to start "
+                            "over") from None
+
+    def _write_marker(self, epoch, history):
+        temporary = self.marker + ".partial"
+        with open(temporary, "w", encoding="utf-8") as marker:
+            marker.write(strict_json({"epoch": epoch, "identity": self.identity,
+                                      "history": history}))
+            marker.flush()
+            os.fsync(marker.fileno())
+        os.replace(temporary, self.marker)
+
+    def _epoch_folders(self):
+        return [name for name in os.listdir(self.save_dir) if EPOCH_FOLDER.match(name)]
+
+    def _remove_partial_epochs(self):
+        # Left by a run killed while saving: never complete, never named by the marker.
+        for name in self._epoch_folders():
+            if name.endswith(".partial"):
+                shutil.rmtree(os.path.join(self.save_dir, name), ignore_errors=True)
+
+    def _remove_checkpoints(self):
+        for name in self._epoch_folders():
+            shutil.rmtree(os.path.join(self.save_dir, name), ignore_errors=True)
+        for name in (MARKER, MARKER + ".partial"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(self.save_dir, name))
 
 
-def epoch_to_resume(save_dir):
-    """For --resume: the last completed epoch saved in save_dir."""
-    epoch = last_completed_epoch(save_dir)
-    if epoch == 0:
-        raise UserError(f"--resume: no checkpoint in {save_dir}; run without --resume first")
-    return epoch
-
-
-def checkpoint_mismatch(save_dir, error):
-    """The UserError for a checkpoint that does not load into this model."""
-    return UserError(f"--resume: the checkpoint in {save_dir} does not fit this model "
-                     f"({str(error).splitlines()[0]}); use the same flags or another --save_dir")
-
-
-def mark_epoch_saved(save_dir, epoch):
-    """Record that the checkpoint for `epoch` is complete (written last, atomically)."""
-    path = os.path.join(save_dir, RESUME_FILE)
-    with open(path + ".tmp", "w", encoding="utf-8") as marker:
-        json.dump({"epoch": epoch}, marker)
-    os.replace(path + ".tmp", path)
+def first_line(error):
+    """An exception's message for a one-line report: its first line, at most 200 characters."""
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:200]

@@ -1,4 +1,6 @@
-"""Mistakes a user can fix end with one line, not a traceback."""
+"""How a run ends: one line for a mistake the user can fix, no traceback on a stop."""
+import contextlib
+import signal
 import sys
 
 
@@ -6,10 +8,49 @@ class UserError(Exception):
     """A mistake the user can fix; the scripts print it as one line and exit 1."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, as Ctrl-C raises KeyboardInterrupt:
+    what `timeout`, CI and service managers send stops a run as Ctrl-C does."""
+
+
+def raise_terminated(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def stops_deferred():
+    """Hold Ctrl-C and SIGTERM until the block is done, then stop as they
+    would have: an epoch's checkpoint and its metrics line are written
+    together. (kill -9 cannot be held; resuming repairs the metrics file.)"""
+    received = []
+    previous = {number: signal.signal(number, lambda signum, frame: received.append(signum))
+                for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if received:
+        raise Terminated() if received[0] == signal.SIGTERM else KeyboardInterrupt()
+
+
+def describe_stop(stop):
+    """'stopped by Ctrl-C' or 'stopped by SIGTERM'."""
+    return f"stopped by {'SIGTERM' if isinstance(stop, Terminated) else 'Ctrl-C'}"
+
+
 def run_cli(main, argv=None):
-    """Call main(argv); a UserError ends the program with one line on stderr."""
+    """Call main(argv). A UserError ends the program with one line on stderr
+    and exit 1; Ctrl-C or SIGTERM that main lets through, with one line and
+    exit 130 or 143, as a shell reports a process ended by that signal."""
+    # Set here, after the frameworks were imported: Paddle installs a handler
+    # of its own that prints a C++ stack dump.
+    signal.signal(signal.SIGTERM, raise_terminated)
     try:
         main(argv)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt as stop:
+        print(describe_stop(stop), file=sys.stderr)
+        sys.exit(143 if isinstance(stop, Terminated) else 130)

@@ -4,14 +4,30 @@ import math
 import sys
 import time
 
+from training.errors import UserError
+
 EpochStats = collections.namedtuple("EpochStats", "ppl words_per_sec seconds targets padding")
 EpochStats.__doc__ = """targets: the target tokens scored; padding: the fraction
 of the time steps computed that were padding."""
 
 
 def perplexity(total_cost, num_targets):
-    """exp(mean cross-entropy per target token)."""
-    return math.exp(total_cost / max(num_targets, 1))
+    """exp(mean cross-entropy per target token); inf past the float range."""
+    try:
+        return math.exp(total_cost / max(num_targets, 1))
+    except OverflowError:
+        return math.inf
+
+
+def check_not_diverged(stats, vocab_size, label):
+    """Stop a run whose training perplexity is past the vocabulary size
+    cubed: a model that much worse than guessing uniformly (perplexity =
+    vocab_size) has diverged, though its loss is still finite."""
+    limit = float(vocab_size) ** 3
+    if stats.ppl > limit:
+        raise UserError(f"{label}: perplexity {stats.ppl:.3g}, past the vocabulary size cubed "
+                        f"({limit:.3g}); training diverged, so it stops here, and the checkpoints "
+                        "saved before stay as they were (try a lower --learning_rate)")
 
 
 class Progress:
@@ -35,7 +51,12 @@ class Progress:
 
     def update(self, batch_cost, batch_targets, computed_steps):
         """Add one mini-batch's summed cross-entropy, its target count and the
-        time steps computed for it (more than the targets if padded)."""
+        time steps computed for it (more than the targets if padded).
+        A loss that is not finite stops the run: nothing after it can be trusted."""
+        if not math.isfinite(batch_cost):
+            raise UserError(f"{self.label}, batch {self.batches + 1} of {self.total_batches}: the "
+                            f"loss is {batch_cost}; training diverged, so it stops here, and the "
+                            "checkpoints saved before stay as they were (try a lower --learning_rate)")
         self.cost += batch_cost
         self.targets += batch_targets
         self.computed_steps += computed_steps

@@ -1,6 +1,7 @@
 """What a run reports: the epoch and test lines, the metrics file, the machine."""
 import importlib.metadata
 import json
+import math
 import os
 import platform
 import resource
@@ -12,13 +13,17 @@ from training.errors import UserError
 class MetricsLog:
     """The metrics file: JSON lines, one per epoch, then one with the test result.
 
-    Nothing is created until the first line is written, so a run that fails
-    at start-up leaves no file behind. A resumed run appends.
+    Each epoch's line is written after its checkpoint, which keeps the lines
+    of all its epochs, and a resumed run starts the file again from those,
+    so the file always matches the checkpoints. Strict JSON:
+    a number that is not finite is written as null. Nothing is created
+    until the first line is written, so a run that fails at start-up leaves
+    no file behind.
     """
 
-    def __init__(self, path, append):
+    def __init__(self, path):
         self.path = path
-        self.mode = "a" if append else "w"
+        self.mode = "w"
         if path:
             self._check_writable()
 
@@ -32,31 +37,67 @@ class MetricsLog:
         if os.path.isdir(self.path) or not os.access(folder, os.W_OK):
             raise UserError(f"--metrics_file: cannot write {self.path}; give a writable file path")
 
-    def write(self, **fields):
+    def start_from(self, history):
+        """Replace the file by `history`, the lines of the epochs a resumed
+        checkpoint holds, and append from now on."""
+        self.mode = "a"
+        if not self.path:
+            return
+        temporary = self.path + ".partial"
+        with open(temporary, "w", encoding="utf-8") as out:
+            out.writelines(strict_json(line) + "\n" for line in history)
+        os.replace(temporary, self.path)
+
+    def write(self, fields):
         if not self.path:
             return
         with open(self.path, self.mode, encoding="utf-8") as out:
-            out.write(json.dumps(fields) + "\n")
+            out.write(strict_json(fields) + "\n")
         self.mode = "a"
 
 
-def report_epoch(metrics, framework, config, epoch, learning_rate, train, valid):
-    """Print one epoch's line and write its metrics; `epoch` counts from 1."""
-    print(f"epoch {epoch}/{config.max_max_epoch}  lr {learning_rate:.4g}  "
-          f"train ppl {train.ppl:.2f}  valid ppl {valid.ppl:.2f}  "
-          f"words/s {train.words_per_sec:.0f}  seconds {train.seconds:.1f}", flush=True)
-    metrics.write(framework=framework, model=config.model, batching=config.batching,
-                  epoch=epoch, learning_rate=learning_rate, train_ppl=train.ppl,
-                  valid_ppl=valid.ppl, words_per_sec=train.words_per_sec,
-                  seconds=train.seconds, padding=train.padding)
+def read_json_lines(path):
+    """The JSON objects of a metrics file; a line cut short by a kill is skipped."""
+    lines = []
+    with open(path, encoding="utf-8") as text:
+        for line in text:
+            try:
+                lines.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return lines
 
 
-def report_test(metrics, framework, test):
-    """Print and write the test result and the run's peak memory; return them."""
-    print(f"test ppl {test.ppl:.2f} over {test.targets} words")
-    result = dict(framework=framework, test_ppl=test.ppl, test_words=test.targets,
-                  peak_memory_mb=peak_memory_mb())
-    metrics.write(**result)
+def strict_json(fields):
+    """One JSON object: numbers that are not finite become null, which every parser reads."""
+    return json.dumps({key: None if isinstance(value, float) and not math.isfinite(value) else value
+                       for key, value in fields.items()}, allow_nan=False)
+
+
+def epoch_record(framework, config, epoch, learning_rate, train, valid):
+    """One epoch's metrics line; `epoch` counts from 1."""
+    return dict(framework=framework, model=config.model, batching=config.batching, epoch=epoch,
+                learning_rate=learning_rate, train_ppl=train.ppl, valid_ppl=valid.ppl,
+                words_per_sec=train.words_per_sec, seconds=train.seconds, padding=train.padding)
+
+
+def report_epoch(metrics, config, record):
+    """Print one epoch's line and write its metrics record."""
+    print(f"epoch {record['epoch']}/{config.max_max_epoch}  lr {record['learning_rate']:.4g}  "
+          f"train ppl {record['train_ppl']:.2f}  valid ppl {record['valid_ppl']:.2f}  "
+          f"words/s {record['words_per_sec']:.0f}  seconds {record['seconds']:.1f}", flush=True)
+    metrics.write(record)
+
+
+def report_test(metrics, framework, test, epochs, interrupted):
+    """Print and write the test result of a model trained for `epochs` whole
+    epochs (and part of the next, if interrupted) and the run's peak memory;
+    return them."""
+    note = f" (interrupted: {epochs} whole epochs and part of the next)" if interrupted else ""
+    print(f"test ppl {test.ppl:.2f} over {test.targets} words{note}")
+    result = dict(framework=framework, test_ppl=test.ppl, test_words=test.targets, epochs=epochs,
+                  interrupted=interrupted, peak_memory_mb=peak_memory_mb())
+    metrics.write(result)
     return result
 
 

@@ -1,0 +1,382 @@
+"""Faults and recovery: every case in README's "Faults and recovery" section,
+in both training scripts, at the `test` preset. Nothing finished is lost, no
+number is silently wrong, and each fault ends with one line."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import rnnlm_fluid
+import rnnlm_tensorflow
+from compat.paddle_fluid import paddle
+from compat.tf_v1 import tf
+from ptb import corpus
+from tests.corpora import write_grammar_corpus, write_split
+from training.checkpoints import MARKER
+from training.errors import UserError
+from training.progress import Progress, perplexity
+from training.reports import MetricsLog, read_json_lines
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS = {"fluid": rnnlm_fluid, "tensorflow": rnnlm_tensorflow}
+FRAMEWORKS = sorted(SCRIPTS)
+# What each framework's saver writes the parameters into.
+PARAMETERS = {"fluid": "model.pdparams", "tensorflow": "model.data-00000-of-00001"}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return str(write_grammar_corpus(tmp_path_factory.mktemp("grammar"), train_lines=300))
+
+
+def flags(data_dir, folder, *more):
+    return ["--model", "test", "--data_dir", str(data_dir), "--device", "cpu",
+            "--save_dir", os.path.join(folder, "ck"),
+            "--metrics_file", os.path.join(folder, "metrics.jsonl"), *more]
+
+
+def train(framework, data_dir, folder, *more):
+    """One run in this process; return the metrics file's lines."""
+    SCRIPTS[framework].main(flags(data_dir, folder, *more))
+    return metrics(folder)
+
+
+def metrics(folder):
+    """The metrics lines, read by a parser that refuses NaN and Infinity."""
+    def refuse(token):
+        raise ValueError(f"not strict JSON: {token}")
+    with open(os.path.join(folder, "metrics.jsonl"), encoding="utf-8") as lines:
+        return [json.loads(line, parse_constant=refuse) for line in lines]
+
+
+def saved_epoch(folder):
+    with open(os.path.join(folder, "ck", MARKER), encoding="utf-8") as marker:
+        return json.load(marker)["epoch"]
+
+
+def folder_state(folder):
+    """Every file under folder/ck with its size and modification time."""
+    ck = os.path.join(folder, "ck")
+    return {os.path.join(root, name): os.stat(os.path.join(root, name))[6:9:2]
+            for root, _, names in os.walk(ck) for name in names}
+
+
+def start(framework, *args):
+    """The script in a subprocess, its output unbuffered and read line by line."""
+    return subprocess.Popen([sys.executable, f"rnnlm_{framework}.py", *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def read_until(process, text):
+    """The lines the process printed, up to the first that holds `text`."""
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if text in line:
+            return lines
+    raise AssertionError(f"ended before printing {text!r}: {''.join(lines)}{process.stderr.read()}")
+
+
+# 1. A checkpoint folder belongs to one run.
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_fresh_run_does_not_take_over_a_checkpoint_folder(framework, data_dir, tmp_path):
+    train(framework, data_dir, tmp_path, "--epochs", "1")
+    before = folder_state(tmp_path)
+    with pytest.raises(UserError, match="already holds a checkpoint; pass --resume .* --overwrite"):
+        train(framework, data_dir, tmp_path, "--epochs", "1", "--hidden_size", "3")
+    assert folder_state(tmp_path) == before
+    train(framework, data_dir, tmp_path, "--epochs", "1", "--hidden_size", "3", "--overwrite")
+    with pytest.raises(UserError, match="hidden_size is 3 in the checkpoint, 2 asked"):
+        train(framework, data_dir, tmp_path, "--resume", "--epochs", "2")
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_folder_in_use_is_refused_and_freed_by_kill_9(framework, data_dir, tmp_path):
+    run = start(framework, *flags(data_dir, tmp_path, "--epochs", "100000"))
+    read_until(run, "epoch 2/")
+    with pytest.raises(UserError, match="in use by another run"):
+        train(framework, data_dir, tmp_path, "--resume", "--epochs", "100000")
+    run.kill()
+    run.wait()
+    done = saved_epoch(tmp_path)
+    lines = train(framework, data_dir, tmp_path, "--resume", "--epochs", str(done + 1))
+    assert [line.get("epoch") for line in lines] == [*range(1, done + 2), None]
+    assert not [name for name in os.listdir(tmp_path / "ck") if name.endswith(".partial")]
+
+
+# 2. Resume checks that the checkpoint fits.
+
+@pytest.fixture(scope="module", params=FRAMEWORKS)
+def one_epoch(request, data_dir, tmp_path_factory):
+    """(framework, folder) of a finished one-epoch run."""
+    folder = tmp_path_factory.mktemp(f"one-epoch-{request.param}")
+    train(request.param, data_dir, folder, "--epochs", "1")
+    return request.param, folder
+
+
+def other_words(folder, words):
+    """A copy of the grammar corpus with extra training words."""
+    write_grammar_corpus(folder, train_lines=300)
+    with open(folder / "ptb.train.txt", "a", encoding="utf-8") as train_split:
+        train_split.write(f" {words}\n")
+    return folder
+
+
+@pytest.mark.parametrize("more, message", [
+    (["--hidden_size", "3"], "hidden_size is 2 in the checkpoint, 3 asked"),
+    (["--num_layers", "2"], "num_layers is 1 in the checkpoint, 2 asked"),
+    (["--batch_size", "7"], "batch_size is 20 in the checkpoint, 7 asked"),
+])
+def test_resume_refuses_another_model(one_epoch, data_dir, more, message):
+    framework, folder = one_epoch
+    before = folder_state(folder)
+    with pytest.raises(UserError, match=message):
+        train(framework, data_dir, folder, "--resume", "--epochs", "2", *more)
+    assert folder_state(folder) == before
+
+
+def test_resume_refuses_another_vocabulary(one_epoch, tmp_path):
+    framework, folder = one_epoch
+    vocab_size = len(corpus.load_corpus(other_words(tmp_path / "a", "")).vocab)
+    with pytest.raises(UserError, match=f"vocab_size is {vocab_size} in the checkpoint, "
+                                        f"{vocab_size + 2} asked"):
+        train(framework, other_words(tmp_path / "b", "zebra quagga"), folder, "--resume")
+    # Same size, other words: "cat" is gone, "cow" came.
+    same_size = tmp_path / "c"
+    write_grammar_corpus(same_size, train_lines=300)
+    text = re.sub(r"\bcat\b", "cow", (same_size / "ptb.train.txt").read_text())
+    (same_size / "ptb.train.txt").write_text(text)
+    with pytest.raises(UserError, match="vocabulary differs"):
+        train(framework, same_size, folder, "--resume")
+
+
+def test_resume_may_change_the_learning_rate_and_the_epochs(one_epoch, data_dir, tmp_path):
+    framework, folder = one_epoch
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    lines = train(framework, data_dir, tmp_path, "--resume", "--epochs", "2",
+                  "--learning_rate", "0.5")
+    assert [line.get("epoch") for line in lines] == [1, 2, None]
+    assert lines[1]["learning_rate"] == 0.25  # 0.5, decayed once after the preset's max_epoch
+
+
+# 3. Divergence stops the run.
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_divergence_stops_and_keeps_the_last_good_checkpoint(framework, data_dir, tmp_path):
+    train(framework, data_dir, tmp_path, "--epochs", "1")
+    before = folder_state(tmp_path)
+    with pytest.raises(UserError, match="epoch 2 train.*diverged"):
+        train(framework, data_dir, tmp_path, "--resume", "--epochs", "3", "--learning_rate", "1e6")
+    assert folder_state(tmp_path) == before and saved_epoch(tmp_path) == 1
+    assert [line["epoch"] for line in metrics(tmp_path)] == [1]
+
+
+def test_a_loss_that_is_not_finite_stops_at_its_batch():
+    progress = Progress("epoch 3 train", total_batches=9, log_lines=0)
+    progress.update(2.0, 10, 10)
+    with pytest.raises(UserError, match="epoch 3 train, batch 2 of 9: the loss is nan"):
+        progress.update(float("nan"), 10, 10)
+
+
+def test_perplexity_overflows_to_inf_and_the_metrics_stay_strict_json(tmp_path):
+    assert perplexity(1e6, 10) == float("inf")
+    log = MetricsLog(str(tmp_path / "metrics.jsonl"))
+    log.write(dict(epoch=1, train_ppl=float("inf"), valid_ppl=float("nan"), words_per_sec=3.5))
+    assert metrics(tmp_path) == [dict(epoch=1, train_ppl=None, valid_ppl=None, words_per_sec=3.5)]
+
+
+# 4. An empty split is refused; each split is described.
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("split", ["valid", "test"])
+def test_an_empty_split_is_refused_at_start_up(framework, split, tmp_path):
+    write_grammar_corpus(tmp_path / "data", train_lines=100)
+    write_split(tmp_path / "data", split, ["", "   "])
+    with pytest.raises(UserError, match=rf"ptb\.{split}\.txt has no words"):
+        train(framework, tmp_path / "data", tmp_path)
+    assert sorted(os.listdir(tmp_path)) == ["data"]
+
+
+def test_each_split_is_described_with_its_unk_share(tmp_path, capsys):
+    write_grammar_corpus(tmp_path / "data", train_lines=100)
+    write_split(tmp_path / "data", "valid", ["<unk> <unk>", "zebra <unk> quagga"])
+    train("tensorflow", tmp_path / "data", tmp_path, "--epochs", "1")
+    assert "  valid: 5 words, 2 sentences, 100.0% <unk>" in capsys.readouterr().out
+
+
+# 5 and 6. The metrics file matches the checkpoints; checkpoints are written whole.
+
+def break_the_saver(framework, monkeypatch):
+    """Make the framework's saver write part of a file, then fail."""
+    def half_a_save(*args, **kwargs):
+        path = next(arg for arg in args if isinstance(arg, str))
+        with open(path + ".pdparams", "wb") as partial:
+            partial.write(b"\x80\x04 half a checkpoint")
+        raise OSError(28, "No space left on device")
+    if framework == "fluid":
+        monkeypatch.setattr(paddle.static, "save", half_a_save)
+    else:
+        monkeypatch.setattr(tf.train.Saver, "save", half_a_save)
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_failed_save_keeps_the_last_checkpoint_and_writes_no_metrics(framework, data_dir,
+                                                                       tmp_path, monkeypatch):
+    train(framework, data_dir, tmp_path, "--epochs", "1")
+    before = folder_state(tmp_path)
+    with monkeypatch.context() as patch:
+        break_the_saver(framework, patch)
+        with pytest.raises(UserError, match="cannot save the checkpoint.*No space left"):
+            train(framework, data_dir, tmp_path, "--resume", "--epochs", "2")
+    assert folder_state(tmp_path) == before and saved_epoch(tmp_path) == 1
+    assert [line["epoch"] for line in metrics(tmp_path)] == [1]
+    lines = train(framework, data_dir, tmp_path, "--resume", "--epochs", "2")
+    assert [line.get("epoch") for line in lines] == [1, 2, None]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_leftovers_of_a_killed_save_are_removed_at_the_next_start(framework, data_dir, tmp_path):
+    train(framework, data_dir, tmp_path, "--epochs", "1")
+    leftover = tmp_path / "ck" / ".epoch2.partial"
+    leftover.mkdir()
+    (leftover / "model.data-00000-of-00001.tempstate123").write_bytes(b"\0" * 100)
+    train(framework, data_dir, tmp_path, "--resume", "--epochs", "2")
+    assert sorted(os.listdir(tmp_path / "ck")) == [".lock", MARKER, "epoch1", "epoch2"]
+
+
+def test_a_resumed_metrics_file_holds_the_checkpoints_epochs_and_nothing_after(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"epoch": 1}\n{"epoch": 2}\n{"test_ppl": 9.0}\n{"epoch": 3}\n{"epo')
+    log = MetricsLog(str(path))
+    log.start_from([{"epoch": 1}, {"epoch": 2}])  # what the checkpoint of epoch 2 keeps
+    log.write({"epoch": 3})
+    assert read_json_lines(str(path)) == [{"epoch": 1}, {"epoch": 2}, {"epoch": 3}]
+
+
+# 7. A damaged checkpoint gives one line.
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "garbage"])
+def test_a_damaged_checkpoint_is_named_in_one_line(one_epoch, data_dir, tmp_path, damage):
+    framework, folder = one_epoch
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    parameters = tmp_path / "ck" / "epoch1" / PARAMETERS[framework]
+    content = parameters.read_bytes()
+    parameters.write_bytes({"truncated": content[:len(content) // 2], "empty": b"",
+                            "garbage": b"\x13\x37" * 100}[damage])
+    with pytest.raises(UserError, match=r"cannot load the checkpoint in .*epoch1 .* damaged"):
+        train(framework, data_dir, tmp_path, "--resume", "--epochs", "2")
+
+
+def test_a_marker_naming_a_missing_epoch_or_unreadable_is_one_line(one_epoch, data_dir, tmp_path):
+    framework, folder = one_epoch
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    shutil.rmtree(tmp_path / "ck" / "epoch1")
+    with pytest.raises(UserError, match=r"names epoch 1, but .*epoch1 is missing"):
+        train(framework, data_dir, tmp_path, "--resume", "--epochs", "2")
+    (tmp_path / "ck" / MARKER).write_text("{not json")
+    with pytest.raises(UserError, match=rf"cannot read .*{MARKER}"):
+        train(framework, data_dir, tmp_path, "--resume", "--epochs", "2")
+
+
+# 8. An unusable --save_dir is refused at start-up.
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("inside", ["", "sub"])
+def test_a_save_dir_that_is_a_file_is_refused_before_any_work(framework, data_dir, tmp_path,
+                                                               inside):
+    (tmp_path / "ck").write_text("a file")
+    save_dir = str(tmp_path / "ck" / inside) if inside else str(tmp_path / "ck")
+    with pytest.raises(UserError, match="--save_dir .* cannot write there"):
+        SCRIPTS[framework].main(flags(data_dir, tmp_path)[:-4] + ["--save_dir", save_dir,
+                                                                  "--metrics_file",
+                                                                  str(tmp_path / "m.jsonl")])
+    assert sorted(os.listdir(tmp_path)) == ["ck"]
+
+
+# 9. Signals.
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_sigterm_stops_like_ctrl_c_keeps_the_checkpoint_and_exits_143(framework, data_dir,
+                                                                       tmp_path):
+    run = start(framework, *flags(data_dir, tmp_path, "--epochs", "100000"))
+    read_until(run, "epoch 2/")
+    run.send_signal(signal.SIGTERM)
+    output = "".join(read_until(run, "test ppl"))
+    errors = run.stderr.read()
+    assert run.wait(timeout=60) == 143
+    assert "stopped by SIGTERM: training stops here; evaluating on test" in output
+    assert errors.strip() == "stopped by SIGTERM", errors  # no traceback, no C++ stack
+    *epochs, test = metrics(tmp_path)
+    assert test["interrupted"] is True and test["epochs"] == len(epochs) == saved_epoch(tmp_path)
+    assert [line["epoch"] for line in epochs] == list(range(1, len(epochs) + 1))
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_second_ctrl_c_during_the_test_evaluation_exits_at_once(framework, tmp_path):
+    data = write_grammar_corpus(tmp_path / "data", train_lines=300)
+    write_grammar_corpus(tmp_path / "big", train_lines=1, eval_lines=60_000)
+    shutil.copy(tmp_path / "big" / "ptb.test.txt", data / "ptb.test.txt")  # a long evaluation
+    run = start(framework, *flags(data, tmp_path, "--epochs", "100000"))
+    read_until(run, "epoch 1/")
+    run.send_signal(signal.SIGINT)
+    read_until(run, "evaluating on test")
+    run.send_signal(signal.SIGINT)
+    assert run.wait(timeout=30) == 130
+    assert run.stderr.read().strip() == "stopped by Ctrl-C"
+    assert all("test_ppl" not in line for line in metrics(tmp_path))
+
+
+# 10. A very long line trains in pieces, every token scored once.
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_paragraph_of_thousands_of_words_trains_in_pieces(framework, tmp_path, capsys):
+    data = write_grammar_corpus(tmp_path / "data", train_lines=100)
+    paragraph = " ".join(["the", "cat", "sees", "a", "dog"] * 4_000)
+    for split in ("train", "test"):
+        with open(data / f"ptb.{split}.txt", "a", encoding="utf-8") as text:
+            text.write(f" {paragraph}\n")
+    *_, test = train(framework, data, tmp_path, "--epochs", "1", "--batching", "sentences")
+    assert test["test_words"] == corpus.count_targets(corpus.load_corpus(str(data)).test)
+    assert ("1 longer than 100 steps cut into 201 pieces, each starting from a zero state"
+            in capsys.readouterr().out)
+
+
+# 11. --batch_size larger than the data is refused.
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("batching, size, message", [
+    ("sentences", "301", "more than the 300 sentences of the training split; choose at most 300"),
+    ("chunks", "100000", r"more than the 1,\d\d\d target words of the training split"),
+])
+def test_a_batch_larger_than_the_data_is_refused(framework, batching, size, message, data_dir,
+                                                 tmp_path):
+    with pytest.raises(UserError, match=message):
+        train(framework, data_dir, tmp_path, "--batching", batching, "--batch_size", size)
+
+
+# 12. Other bytes.
+
+@pytest.mark.parametrize("line, code", [("a \x00 b", "0000"), ("a \x1b[31m b", "001B"),
+                                        ("a \x7f", "007F")])
+def test_control_characters_are_named_by_file_and_line(tmp_path, line, code):
+    write_grammar_corpus(tmp_path, train_lines=5)
+    write_split(tmp_path, "valid", ["a b", line])
+    with pytest.raises(UserError, match=rf"ptb\.valid\.txt:2: control character U\+{code}"):
+        corpus.load_corpus(str(tmp_path))
+
+
+def test_an_unreadable_file_is_one_line(tmp_path, monkeypatch):
+    write_grammar_corpus(tmp_path, train_lines=5)
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", path)
+    monkeypatch.setattr(corpus, "open", denied, raising=False)
+    with pytest.raises(UserError, match=r"ptb\.train\.txt: cannot read it \(Permission denied\)"):
+        corpus.load_corpus(str(tmp_path))
