@@ -65,6 +65,15 @@ def learning_rate_at(config, epoch):
     return config.learning_rate * config.lr_decay ** max(epoch + 1 - config.max_epoch, 0)
 
 
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help shows a flag's default, unless it has none to show (None, off, empty)."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False, ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 class OneLineParser(argparse.ArgumentParser):
     def error(self, message):
         # One line that says what is wrong, instead of argparse's usage dump.
@@ -100,7 +109,7 @@ def build_parser(framework):
     parser = OneLineParser(
         prog=f"rnnlm_{framework}.py",
         description=f"Train the PTB word-level LSTM language model with {framework}.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsHelpFormatter)
     add = parser.add_argument
     add("--model", choices=sorted(PRESETS), default="small",
         help="preset of Zaremba et al. (2014): test is tiny, small/medium/large as in the paper")

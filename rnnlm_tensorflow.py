@@ -10,17 +10,15 @@ section by section.
     python rnnlm_tensorflow.py --model small --data_dir data
 """
 import collections
-import dataclasses
 
 import load_data_tf
 from compat.tf_v1 import tf
-from config import cpu_threads, describe, learning_rate_at, parse_config
-from ptb import corpus
-from ptb.batching import check_batch_size, count_batches, describe_data, make_batches
-from training.checkpoints import CheckpointFolder, run_identity
+from config import cpu_threads, learning_rate_at, parse_config
+from ptb.batching import count_batches, make_batches
 from training.errors import UserError, describe_stop, run_cli, stops_deferred
 from training.progress import Progress, check_not_diverged
-from training.reports import MetricsLog, epoch_record, report_epoch, report_test
+from training.reports import epoch_record, report_epoch
+from training.run import end_run, start_run
 from training.state import carried_state, state_feed
 
 FRAMEWORK = "tensorflow"
@@ -205,13 +203,8 @@ def build_graph(config, device):
 def train(config):
     """Train and evaluate as the config says; return the test result."""
     device = choose_device(config.device)  # fails before any work if it must
-    data = corpus.load_corpus(config.data_dir)
-    config = dataclasses.replace(config, vocab_size=len(data.vocab))
-    check_batch_size(data.train, config)
-    print(f"TensorFlow {tf.__version__} (v1 graph), config:\n{describe(config)}\n"
-          f"data:\n{describe_data(data, config)}")
-    metrics = MetricsLog(config.metrics_file)
-    checkpoints = CheckpointFolder(config.save_dir, run_identity(FRAMEWORK, config, data.vocab))
+    banner = f"TensorFlow {tf.__version__} (v1 graph)"
+    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config)
     with checkpoints.claimed(config.resume, config.overwrite) as completed:
         # 1. Describe the graph: a training network and an evaluation network sharing its variables.
         graph, net, eval_net, optimizer, saver, initializer = build_graph(config, device)
@@ -249,10 +242,7 @@ def train(config):
 
     test_stats = evaluate(session, eval_net, data.test, data.vocab, config, "test")
     session.close()
-    result = report_test(metrics, FRAMEWORK, test_stats, completed, interrupted=bool(stopped))
-    if stopped:
-        raise stopped  # after the test result: exit non-zero, as an interrupted run should
-    return result
+    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped)
 
 # -------------------------------------------------------------- command line
 
