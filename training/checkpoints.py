@@ -194,7 +194,13 @@ class CheckpointFolder:
                 os.remove(os.path.join(self.save_dir, name))
 
 
+# Lines TensorFlow wraps around the reason for an op's failure.
+WRAPPING = ("Graph execution error", "Detected at node", "File ", "Node:", "[[", "Original stack")
+
+
 def first_line(error):
-    """An exception's message for a one-line report: its first line, at most 200 characters."""
-    lines = str(error).strip().splitlines()
-    return (lines[0] if lines else type(error).__name__)[:200]
+    """An exception as one short line: its type and the first line of its
+    message that gives a reason."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    reasons = [line for line in lines if line and not line.startswith(WRAPPING)]
+    return f"{type(error).__name__}: {reasons[0]}"[:200] if reasons else type(error).__name__
