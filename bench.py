@@ -40,8 +40,12 @@ from training.reports import (
     versions_line,
 )
 
-RUNS = [("fluid", "sentences"), ("fluid", "chunks"), ("tensorflow", "chunks"),
-        ("tensorflow", "sentences")]
+# Each framework's 2018 API, then today's; each script's own batching first.
+RUNS = [("fluid", "sentences"), ("fluid", "chunks"), ("paddle", "sentences"), ("paddle", "chunks"),
+        ("tensorflow", "chunks"), ("tensorflow", "sentences"), ("keras", "chunks"),
+        ("keras", "sentences")]
+# --profile reads Paddle's profiler (both modes) and the v1 Session's step traces.
+PROFILED = ("fluid", "paddle", "tensorflow")
 MATMUL_REPEATS = 10  # products per timed call, so call overhead hardly counts
 
 
@@ -65,6 +69,9 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     args.models = args.models.split(",")
     args.runs = [tuple(run.split("/")) for run in args.runs.split(",")]
+    if args.profile and not args.one and any(framework not in PROFILED for framework, _ in args.runs):
+        parser.error(f"--profile: only {', '.join(PROFILED)} runs have an operator profile here; "
+                     "leave the others out of --runs")
     for model in args.models:
         if model not in PRESETS:
             parser.error(f"--models: unknown preset {model!r}; choose from {sorted(PRESETS)}")
@@ -114,7 +121,9 @@ def matmul_rate(matmul_timer, config):
 
 def fluid_bench(config, data):
     """run(batches, training) -> EpochStats; matmul_timer(m, k, n) -> a
-    function timing MATMUL_REPEATS products; the train and valid batches."""
+    function timing MATMUL_REPEATS products; operator_seconds(batches) ->
+    {operator type: seconds} (None where there is no profile); the train
+    and valid batches. The other frameworks' functions return the same."""
     import load_data_fluid
     import rnnlm_fluid as script
     from compat.paddle_fluid import legacy_op, paddle
@@ -141,24 +150,80 @@ def fluid_bench(config, data):
         return seconds(lambda: exe.run(program, fetch_list=[total]))
 
     def operator_seconds(batches):
-        """Seconds per operator type over training on `batches`, from Paddle's profiler."""
-        import paddle.profiler
-        from paddle.profiler.profiler_statistic import StatisticData
-        # The trace files are not needed, only the statistics: a throwaway folder.
-        with tempfile.TemporaryDirectory() as traces:
-            profiler = paddle.profiler.Profiler(
-                targets=[paddle.profiler.ProfilerTarget.CPU],
-                on_trace_ready=paddle.profiler.export_chrome_tracing(traces))
-            profiler.start()
-            run(batches, True)
-            profiler.stop()
-        result = profiler.profiler_result
-        summary = StatisticData(result.get_data(), result.get_extra_info()).event_summary
-        return {name: item.cpu_time / 1e9 for name, item in summary.items.items()}
+        return paddle_operator_seconds(paddle, lambda: run(batches, True))
 
     batches = {split: list(make_batches(load_data_fluid, sentences, data.vocab, config)())
                for split, sentences in (("train", data.train), ("valid", data.valid))}
     return run, matmul_timer, operator_seconds, batches
+
+
+def paddle_operator_seconds(paddle, train):
+    """Seconds per operator type while `train()` runs, from Paddle's profiler."""
+    import paddle.profiler
+    from paddle.profiler.profiler_statistic import StatisticData
+    # The trace files are not needed, only the statistics: a throwaway folder.
+    with tempfile.TemporaryDirectory() as traces:
+        profiler = paddle.profiler.Profiler(
+            targets=[paddle.profiler.ProfilerTarget.CPU],
+            on_trace_ready=paddle.profiler.export_chrome_tracing(traces))
+        profiler.start()
+        train()
+        profiler.stop()
+    result = profiler.profiler_result
+    summary = StatisticData(result.get_data(), result.get_extra_info()).event_summary
+    return {name: item.cpu_time / 1e9 for name, item in summary.items.items()}
+
+
+def paddle_bench(config, data):
+    import load_data_tf
+    import rnnlm_paddle as script
+    from compat.paddle_dygraph import paddle
+    script.choose_device(config)
+    model = script.build_network(config)
+    optimizer, schedule = script.add_optimizer(config, model)
+    script.set_learning_rate(schedule, 0)
+
+    def run(batches, training):
+        model.train(training)
+        return script.run_epoch(model, optimizer if training else None, batches, len(batches),
+                                "bench", log_lines=0)
+
+    def matmul_timer(m, k, n):
+        w = paddle.randn([k, n])
+        inputs = [paddle.randn([m, k]) for _ in range(MATMUL_REPEATS)]
+        return seconds(lambda: float(paddle.add_n([paddle.matmul(x, w).sum() for x in inputs])))
+
+    def operator_seconds(batches):
+        return paddle_operator_seconds(paddle, lambda: run(batches, True))
+
+    batches = {split: list(make_batches(load_data_tf, sentences, data.vocab, config))
+               for split, sentences in (("train", data.train), ("valid", data.valid))}
+    return run, matmul_timer, operator_seconds, batches
+
+
+def keras_bench(config, data):
+    import load_data_tf
+    import rnnlm_keras as script
+    from compat.keras3 import tf
+    script.choose_device(config)
+    model = script.build_network(config)
+    optimizer = script.add_optimizer(config)
+    train_step, eval_step = script.make_steps(model, optimizer)
+    script.set_learning_rate(optimizer, config, 0)
+
+    def run(batches, training):
+        return script.run_epoch(train_step if training else eval_step, batches, len(batches),
+                                "bench", log_lines=0)
+
+    def matmul_timer(m, k, n):
+        w = tf.random.normal([k, n])
+        inputs = [tf.random.normal([m, k]) for _ in range(MATMUL_REPEATS)]
+        products = tf.function(lambda: tf.add_n([tf.reduce_sum(tf.matmul(x, w)) for x in inputs]))
+        return seconds(lambda: float(products()))
+
+    batches = {split: list(make_batches(load_data_tf, sentences, data.vocab, config))
+               for split, sentences in (("train", data.train), ("valid", data.valid))}
+    return run, matmul_timer, None, batches
 
 
 def tensorflow_bench(config, data):
@@ -246,7 +311,8 @@ def measure_one(framework, batching, model, args):
     data = corpus.load_corpus(args.data_dir)
     config = Config(**{**PRESETS[model], "model": model, "batching": batching,
                        "vocab_size": len(data.vocab), "threads": args.threads, "device": "cpu"})
-    make = fluid_bench if framework == "fluid" else tensorflow_bench
+    make = {"fluid": fluid_bench, "paddle": paddle_bench, "tensorflow": tensorflow_bench,
+            "keras": keras_bench}[framework]
     run, matmul_timer, operator_seconds, batches = make(config, data)
     train = median_words_per_sec(run, batches["train"], True, args)
     evaluate = median_words_per_sec(run, batches["valid"], False, args)

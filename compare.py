@@ -1,9 +1,10 @@
-"""Train with both scripts on the same data and settings, and report side by side.
+"""Train with several scripts on the same data and settings, and report side by side.
 
     python compare.py --model small --data_dir data            # each script's own batching
     python compare.py --matrix --model small --data_dir data   # framework x batching, 4 runs
+    python compare.py --scripts fluid,tensorflow,paddle,keras --matrix --data_dir data  # 8 runs
 
-Every other flag (--epochs, --seed, --device, ...) goes to both scripts
+Every other flag (--epochs, --seed, --device, ...) goes to every script
 unchanged. Each run is a subprocess with its own log, metrics file and
 checkpoints under --out; then comparison.md and comparison.png are written
 there and the table is printed. A run that fails, or stops early, is
@@ -11,6 +12,7 @@ reported as such, the others still run, and compare.py exits non-zero.
 Ctrl-C or SIGTERM is passed on to the running script, which stops as it
 does on its own; the report then covers the runs so far.
 """
+import argparse
 import os
 import signal
 import statistics
@@ -23,7 +25,9 @@ from training.errors import Terminated, UserError, run_cli
 from training.reports import machine_summary, read_json_lines, repo_command, versions_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = {"fluid": "rnnlm_fluid.py", "tensorflow": "rnnlm_tensorflow.py"}
+# Each framework's 2018 API and today's next to each other, in this order.
+SCRIPTS = {"fluid": "rnnlm_fluid.py", "paddle": "rnnlm_paddle.py",
+           "tensorflow": "rnnlm_tensorflow.py", "keras": "rnnlm_keras.py"}
 SET_BY_COMPARE = ("--batching", "--save_dir", "--metrics_file", "--resume", "--overwrite")
 COLUMNS = ("framework", "batching", "epochs", "train ppl", "valid ppl", "test ppl", "test words",
            "words/s", "s/epoch", "peak memory", "padding")
@@ -33,8 +37,10 @@ def parse_args(argv):
     parser = OneLineParser(
         description=__doc__.split("\n")[0],
         epilog="All other flags are the training scripts' (see rnnlm_fluid.py --help).")
+    parser.add_argument("--scripts", type=script_list, default="fluid,tensorflow",
+                        help=f"the training scripts to run, comma-separated, of {', '.join(SCRIPTS)}")
     parser.add_argument("--matrix", action="store_true",
-                        help="run both batchings in both frameworks, not only each one's default")
+                        help="run each script batching both ways, not only its default way")
     parser.add_argument("--out", help="output folder (default: results/compare-MODEL)")
     args, script_flags = parser.parse_known_args(argv)
     given = [flag for flag in script_flags if flag.split("=")[0] in SET_BY_COMPARE]
@@ -46,11 +52,21 @@ def parse_args(argv):
     return args, script_flags, config_args
 
 
-def planned_runs(matrix):
-    """(framework, batching) pairs: the defaults, or all four combinations."""
+def script_list(text):
+    """--scripts: names of SCRIPTS, returned in SCRIPTS' order."""
+    names = text.split(",")
+    unknown = [name for name in names if name not in SCRIPTS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown script {unknown[0]!r}; "
+                                         f"choose from {', '.join(SCRIPTS)}")
+    return [name for name in SCRIPTS if name in names]
+
+
+def planned_runs(scripts, matrix):
+    """(framework, batching) pairs: each script's default batching, or both."""
     if not matrix:
-        return list(DEFAULT_BATCHING.items())
-    return [(framework, batching) for framework in SCRIPTS for batching in ("sentences", "chunks")]
+        return [(framework, DEFAULT_BATCHING[framework]) for framework in scripts]
+    return [(framework, batching) for framework in scripts for batching in ("sentences", "chunks")]
 
 
 def run_training(framework, batching, script_flags, out):
@@ -165,7 +181,7 @@ def unfinished_notes(runs):
 
 def write_report(runs, command, test_targets, out):
     text = "\n\n".join([
-        "# Fluid and TensorFlow, side by side",
+        "# Side by side: " + ", ".join(dict.fromkeys(run["framework"] for run in runs)),
         f"    {command}",
         f"Machine: {machine_summary()}.\nVersions: {versions_line()}.",
         markdown_table(runs),
@@ -210,7 +226,7 @@ def main(argv=None):
     data = corpus.load_corpus(config_args.data_dir)  # fails here, before any run, if it must
     os.makedirs(args.out, exist_ok=True)
     runs, stop = [], None
-    for framework, batching in planned_runs(args.matrix):
+    for framework, batching in planned_runs(args.scripts, args.matrix):
         run, stop = run_training(framework, batching, script_flags, args.out)
         runs.append(run)
         if stop:

@@ -52,7 +52,7 @@ PRESETS = {
 
 
 # How each script batches unless told otherwise: the design's contrast.
-DEFAULT_BATCHING = {"fluid": "sentences", "tensorflow": "chunks"}
+DEFAULT_BATCHING = {"fluid": "sentences", "tensorflow": "chunks", "paddle": "sentences", "keras": "chunks"}
 
 
 def cpu_threads(config):

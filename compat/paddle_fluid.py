@@ -18,30 +18,14 @@ import os
 import sys
 import warnings
 
+from compat.mkl import use_avx2_kernels_on_amd
+
 if "paddle" in sys.modules and os.environ.get("FLAGS_enable_pir_api") != "0":
     raise ImportError("paddle was imported before compat.paddle_fluid; import it first")
 os.environ["FLAGS_enable_pir_api"] = "0"
 os.environ.setdefault("GLOG_minloglevel", "2")  # hide the executor's INFO lines
 warnings.filterwarnings("ignore", message="No ccache found")
-
-
-def _amd_cpu_with_avx2():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            text = info.read(8192)
-    except OSError:
-        return False
-    return "AuthenticAMD" in text and " avx2" in text
-
-
-# Paddle's CPU matrix products run on the MKL it bundles (2019.0.5). That
-# MKL picks its AVX2 kernels only on Intel CPUs; on an AMD CPU it falls back
-# to a generic path about 2.5 times slower (docs/performance.md).
-# MKL_DEBUG_CPU_TYPE=5 selects the AVX2 kernels; set it only on AMD CPUs
-# with AVX2 (on Intel it could only hold MKL back), and never over a value
-# the user has set. MKL reads it once, when paddle loads it.
-if _amd_cpu_with_avx2():
-    os.environ.setdefault("MKL_DEBUG_CPU_TYPE", "5")
+use_avx2_kernels_on_amd()
 
 import paddle  # noqa: E402
 from paddle.base.layer_helper import LayerHelper  # noqa: E402

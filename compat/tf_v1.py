@@ -9,10 +9,11 @@ available with Keras 3". TF_USE_LEGACY_KERAS=1 must be in the environment
 before the first `import tensorflow`, so this module sets it and refuses to
 load after TensorFlow has been imported without it.
 """
-import contextlib
 import os
 import sys
 import warnings
+
+from compat.native_logs import native_stderr_silenced
 
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
     raise ImportError("tensorflow was imported before compat.tf_v1; import it first")
@@ -20,22 +21,7 @@ os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """TF's native libraries log "oneDNN custom operations are on" and "Could
-    not find cuda drivers" while loading, before any log level applies."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-with _native_stderr_silenced():
+with native_stderr_silenced():
     import tensorflow  # noqa: E402
     import tf_keras  # noqa: E402,F401  loads the rest of the native code now, quietly
 

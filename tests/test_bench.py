@@ -37,10 +37,11 @@ def test_a_small_benchmark_writes_its_table(tmp_path, capsys):
     out = tmp_path / "bench.json"
     bench.main(["--data_dir", str(data_dir), "--models", "test", "--warmup", "1",
                 "--batches", "2", "--repeats", "1", "--out", str(out),
-                "--runs", "fluid/sentences,tensorflow/chunks"])
+                "--runs", "fluid/sentences,paddle/chunks,tensorflow/chunks,keras/sentences"])
     results = json.loads(out.read_text())["results"]
-    assert [(r["framework"], r["batching"]) for r in results] == [("fluid", "sentences"),
-                                                                  ("tensorflow", "chunks")]
+    assert [(r["framework"], r["batching"]) for r in results] == [
+        ("fluid", "sentences"), ("paddle", "chunks"), ("tensorflow", "chunks"),
+        ("keras", "sentences")]
     for r in results:
         assert r["train_words_per_sec"] > 0 and r["eval_words_per_sec"] > 0
         assert r["efficiency"] == pytest.approx(
@@ -49,7 +50,8 @@ def test_a_small_benchmark_writes_its_table(tmp_path, capsys):
     assert "| fluid | sentences | test |" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("flag", [["--models", "huge"], ["--runs", "fluid/words"]])
+@pytest.mark.parametrize("flag", [["--models", "huge"], ["--runs", "fluid/words"],
+                                  ["--profile", "--runs", "keras/chunks"]])
 def test_bad_choices_are_refused_in_one_line(flag, capsys):
     with pytest.raises(SystemExit):
         bench.main(flag)

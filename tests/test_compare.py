@@ -42,6 +42,23 @@ def test_matrix_runs_all_four_and_reports_them(data_dir, tmp_path, capsys):
     assert table_lines(capsys.readouterr().out) == table_lines(report)
 
 
+def test_scripts_chooses_the_runs_and_keeps_each_frameworks_apis_together(data_dir, tmp_path):
+    out = tmp_path / "out"
+    compare.main(["--scripts", "keras,paddle", "--data_dir", data_dir, "--out", str(out), *TINY])
+    report = (out / "comparison.md").read_text()
+    rows = [line.split(" | ")[:3] for line in table_lines(report)]
+    assert rows == [["| paddle", "sentences", "2"], ["| keras", "chunks", "2"]]
+    assert report.startswith("# Side by side: paddle, keras")
+
+
+@pytest.mark.parametrize("scripts", ["fluid,pytorch", "keras,"])
+def test_unknown_scripts_are_refused_in_one_line(scripts, data_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        compare.main(["--scripts", scripts, "--data_dir", data_dir, "--out", str(tmp_path / "o")])
+    assert capsys.readouterr().err.startswith("error: argument --scripts: unknown script")
+    assert not os.path.exists(tmp_path / "o")
+
+
 def test_a_failed_run_is_reported_and_the_others_complete(data_dir, tmp_path, monkeypatch):
     broken = tmp_path / "broken.py"
     broken.write_text("import sys\nprint('working...')\n"

@@ -25,8 +25,11 @@ from training.reports import MetricsLog, read_json_lines
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = {"fluid": rnnlm_fluid, "tensorflow": rnnlm_tensorflow}
 FRAMEWORKS = sorted(SCRIPTS)
+# Today's-API scripts, which share the fault handling and run in processes of their own.
+TODAYS = ["keras", "paddle"]
 # What each framework's saver writes the parameters into.
-PARAMETERS = {"fluid": "model.pdparams", "tensorflow": "model.data-00000-of-00001"}
+PARAMETERS = {"fluid": "model.pdparams", "tensorflow": "model.data-00000-of-00001",
+              "paddle": "model.pdparams", "keras": "model.weights.h5"}
 
 
 @pytest.fixture(scope="module")
@@ -285,6 +288,24 @@ def test_a_marker_naming_a_missing_epoch_or_unreadable_is_one_line(one_epoch, da
         train(framework, data_dir, tmp_path, "--resume", "--epochs", "2")
 
 
+@pytest.mark.parametrize("framework", TODAYS)
+def test_todays_scripts_refuse_a_damaged_checkpoint_and_stop_on_divergence(framework, data_dir,
+                                                                           tmp_path):
+    def run(*more):
+        return subprocess.run([sys.executable, f"rnnlm_{framework}.py",
+                               *flags(data_dir, tmp_path, *more)],
+                              cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run("--epochs", "1").returncode == 0
+    diverged = run("--resume", "--epochs", "3", "--learning_rate", "1e6")
+    assert diverged.returncode == 1 and "Traceback" not in diverged.stderr
+    assert "epoch 2 train" in diverged.stderr and "diverged" in diverged.stderr
+    assert saved_epoch(tmp_path) == 1 and [line["epoch"] for line in metrics(tmp_path)] == [1]
+    (tmp_path / "ck" / "epoch1" / PARAMETERS[framework]).write_bytes(b"\x13\x37" * 100)
+    damaged = run("--resume", "--epochs", "2")
+    assert damaged.returncode == 1 and "Traceback" not in damaged.stderr
+    assert "cannot load the checkpoint" in damaged.stderr.strip().splitlines()[-1]
+
+
 # 8. An unusable --save_dir is refused at start-up.
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -302,7 +323,7 @@ def test_a_save_dir_that_is_a_file_is_refused_before_any_work(framework, data_di
 
 # 9. Signals.
 
-@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("framework", [*FRAMEWORKS, *TODAYS])
 def test_sigterm_stops_like_ctrl_c_keeps_the_checkpoint_and_exits_143(framework, data_dir,
                                                                        tmp_path):
     run = start(framework, *flags(data_dir, tmp_path, "--epochs", "100000"))

@@ -1,6 +1,10 @@
 """What each network really computes: unpadded LoD, carried state, masked
 padding, correct gradients, and the same loss in both frameworks."""
 import dataclasses
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -16,6 +20,7 @@ from ptb.corpus import EOS
 
 VOCAB = {EOS: 0, **{f"w{i}": i for i in range(1, 12)}}
 SENTENCES = [[1, 2, 3, 4, 5], [6, 7], [8], [9, 10, 11, 1, 2, 3, 4]]
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = Config(vocab_size=len(VOCAB), hidden_size=8, num_layers=2, init_scale=0.5, batch_size=4)
 
 
@@ -178,3 +183,30 @@ def test_both_frameworks_compute_the_same_loss(batching):
     assert fluid.targets == tensorflow.targets == corpus.count_targets(sentences)
     # Batch losses agreeing to 1e-4 per target.
     assert total_cost(fluid) == pytest.approx(total_cost(tensorflow), abs=1e-4 * fluid.targets)
+
+
+@pytest.mark.parametrize("script", ["paddle", "keras"])
+@pytest.mark.parametrize("batching", ["sentences", "chunks"])
+def test_todays_apis_compute_the_same_loss_as_fluid(script, batching, tmp_path):
+    """The same weights through rnnlm_fluid's evaluate() here and through
+    rnnlm_paddle's or rnnlm_keras's in a process of its own
+    (tests/evaluate_apart.py, where the mapping is written): the same cost.
+    With the Fluid-TensorFlow test above, all four scripts agree."""
+    config = dataclasses.replace(CONFIG, batching=batching, batch_size=3, num_steps=4)
+    program, net, _, exe = fluid_session(config)
+    scope = paddle.static.global_scope()
+    weights = {param.name: np.array(scope.find_var(param.name).get_tensor())
+               for param in program.all_parameters()}
+    np.savez(tmp_path / "weights.npz", **weights)
+    sentences = [SENTENCES[2], SENTENCES[0], SENTENCES[3]] * 2
+    job = {"config": dataclasses.asdict(config), "sentences": sentences}
+    (tmp_path / "text.json").write_text(json.dumps(job))
+    fluid = rnnlm_fluid.evaluate(exe, program, net, sentences, VOCAB, config, paddle.CPUPlace(),
+                                 "fluid")
+    result = subprocess.run([sys.executable, "-m", "tests.evaluate_apart", script,
+                             str(tmp_path / "weights.npz"), str(tmp_path / "text.json")],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    today = json.loads(result.stdout.strip().splitlines()[-1])
+    assert today["targets"] == fluid.targets == corpus.count_targets(sentences)
+    assert today["cost"] == pytest.approx(total_cost(fluid), abs=1e-4 * fluid.targets)

@@ -1,0 +1,24 @@
+"""Keras 3 on the TensorFlow backend, as its users write it today.
+
+Import it as `from compat.keras3 import keras, tf`. TF_USE_LEGACY_KERAS
+(which compat.tf_v1 sets for BasicLSTMCell) would make `tf.keras` Keras 2;
+this module drops it if a parent process passed it on, and refuses to load
+in a process that runs the v1 graph, whose eager execution is off.
+"""
+import os
+import sys
+
+from compat.native_logs import native_stderr_silenced
+
+if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") == "1":
+    raise ImportError("this process runs TensorFlow's v1 graph (compat.tf_v1); "
+                      "run Keras 3 in a process of its own")
+os.environ.pop("TF_USE_LEGACY_KERAS", None)
+os.environ["KERAS_BACKEND"] = "tensorflow"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+with native_stderr_silenced():
+    import keras  # noqa: E402,F401  the scripts import it from here
+    import tensorflow as tf  # noqa: E402,F401
+
+tf.get_logger().setLevel("ERROR")

@@ -1,0 +1,25 @@
+"""Paddle 3 as its users write it today: the dynamic graph in the default IR.
+
+Import Paddle as `from compat.paddle_dygraph import paddle`. Nothing here
+changes what Paddle does; it only selects MKL's fast kernels on AMD CPUs
+before Paddle loads, and quiets its start-up notices. No legacy flag: a
+process that has imported compat.paddle_fluid cannot use this module, and
+one started by such a process drops the flag it inherited.
+"""
+import os
+import sys
+import warnings
+
+from compat.mkl import use_avx2_kernels_on_amd
+
+if "paddle" in sys.modules and os.environ.get("FLAGS_enable_pir_api") == "0":
+    raise ImportError("this process runs Paddle's legacy graph (compat.paddle_fluid); "
+                      "run the dynamic graph in a process of its own")
+# The legacy flag, if a parent process that ran the legacy graph passed it on.
+os.environ.pop("FLAGS_enable_pir_api", None)
+if "paddle" not in sys.modules:
+    use_avx2_kernels_on_amd()
+os.environ.setdefault("GLOG_minloglevel", "2")
+warnings.filterwarnings("ignore", message="No ccache found")
+
+import paddle  # noqa: E402,F401  the scripts import it from here

@@ -1,0 +1,230 @@
+"""Train an LSTM language model on PTB with Keras 3 on TensorFlow.
+
+Today's TensorFlow as its users write it: a keras.Model of Embedding, LSTM
+and Dense layers, trained eagerly by a compiled step. The text goes in as
+fixed-length chunks [batch_size, num_steps], the LSTM state carried from one
+chunk to the next through `initial_state`; --batching sentences feeds whole
+sentences padded to the longest of each batch, masked in the LSTM and in
+the loss. The same model as rnnlm_tensorflow.py, which builds it with the
+v1 graph API, and the same sections in the same order.
+
+`fit` cannot carry the state across batches whose last one has a single
+row, so training is a custom loop around a tf.function step, as Keras's
+guide to writing a training loop from scratch shows.
+
+    python rnnlm_keras.py --model small --data_dir data
+"""
+import load_data_tf
+from compat.keras3 import keras, tf
+from config import cpu_threads, learning_rate_at, parse_config
+from ptb.batching import count_batches, make_batches
+from training.errors import UserError, describe_stop, run_cli, stops_deferred
+from training.progress import Progress, check_not_diverged
+from training.reports import epoch_record, report_epoch
+from training.run import end_run, start_run
+
+FRAMEWORK = "keras"
+
+# --------------------------------------------------------------------- model
+
+
+class LanguageModel(keras.Model):
+    """Embedding, num_layers LSTM layers and a softmax layer, with dropout
+    on the embedding and on each layer's output while training."""
+
+    def __init__(self, config):
+        super().__init__()
+        uniform = keras.initializers.RandomUniform(-config.init_scale, config.init_scale)
+        self.embedding = keras.layers.Embedding(config.vocab_size, config.hidden_size,
+                                                embeddings_initializer=uniform)
+        # Gates {input, forget, candidate, output}, one bias starting at zero:
+        # unit_forget_bias=False, or Keras would start the forget gate's at 1.
+        self.lstms = [keras.layers.LSTM(config.hidden_size, return_sequences=True,
+                                        return_state=True, kernel_initializer=uniform,
+                                        recurrent_initializer=uniform, bias_initializer="zeros",
+                                        unit_forget_bias=False)
+                      for _ in range(config.num_layers)]
+        self.dropout = keras.layers.Dropout(1 - config.keep_prob)  # upscales in training
+        self.softmax = keras.layers.Dense(config.vocab_size, kernel_initializer=uniform,
+                                          bias_initializer=uniform)
+
+    def call(self, current_word, state, mask=None, training=False):
+        """Logits [batch, steps, vocab] and each layer's final (hidden, cell);
+        `state` is each layer's (hidden, cell) to start from, or None for zeros."""
+        x = self.dropout(self.embedding(current_word), training=training)
+        final_state = []
+        for layer, lstm in enumerate(self.lstms):
+            x, hidden, cell = lstm(x, initial_state=state and list(state[layer]), mask=mask,
+                                   training=training)
+            x = self.dropout(x, training=training)  # [batch, steps, hidden]
+            final_state.append((hidden, cell))
+        return self.softmax(x), final_state
+
+
+def build_network(config):
+    """The model, its weights drawn from config.seed and created by one call."""
+    keras.utils.set_random_seed(config.seed)
+    model = LanguageModel(config)
+    model(keras.ops.zeros((1, 1), "int32"), None)
+    return model
+
+
+def sequence_loss(logits, next_word, mask):
+    """Cross-entropy summed over each row's steps (the padding out), averaged
+    over the rows: TF's PTB tutorial's scaling, which the presets' learning
+    rates were tuned for."""
+    cost = keras.losses.sparse_categorical_crossentropy(next_word, logits, from_logits=True)
+    if mask is not None:
+        cost = cost * keras.ops.cast(mask, cost.dtype)  # [batch, steps]
+    return keras.ops.sum(cost) / keras.ops.cast(keras.ops.shape(cost)[0], cost.dtype)
+
+
+def add_optimizer(config):
+    """SGD with global-norm clipping."""
+    return keras.optimizers.SGD(learning_rate=1.0, global_clipnorm=config.max_grad_norm)
+
+
+def set_learning_rate(optimizer, config, epoch):
+    learning_rate = learning_rate_at(config, epoch)
+    optimizer.learning_rate.assign(learning_rate)
+    return learning_rate
+
+
+def make_steps(model, optimizer):
+    """The compiled training and evaluation steps: (inputs, targets, lengths
+    or None, state or None) -> (loss, final state)."""
+    def forward(current_word, next_word, lengths, state, training):
+        mask = None if lengths is None else tf.sequence_mask(lengths, tf.shape(current_word)[1])
+        logits, final_state = model(current_word, state, mask=mask, training=training)
+        return sequence_loss(logits, next_word, mask), final_state
+
+    @tf.function(reduce_retracing=True)
+    def train_step(current_word, next_word, lengths, state):
+        with tf.GradientTape() as tape:
+            loss, final_state = forward(current_word, next_word, lengths, state, True)
+        variables = model.trainable_variables
+        optimizer.apply(tape.gradient(loss, variables), variables)
+        return loss, final_state
+
+    @tf.function(reduce_retracing=True)
+    def eval_step(current_word, next_word, lengths, state):
+        return forward(current_word, next_word, lengths, state, False)
+    return train_step, eval_step
+
+# -------------------------------------------------------------------- device
+
+
+def choose_device(config):
+    """'/GPU:0' or '/CPU:0' for --device auto|cpu|gpu; cpu hides the GPUs."""
+    tf.config.threading.set_intra_op_parallelism_threads(cpu_threads(config))
+    tf.config.threading.set_inter_op_parallelism_threads(cpu_threads(config))
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
+    if config.device == "gpu" and not has_gpu:
+        raise UserError("--device gpu: this TensorFlow build has no CUDA or no GPU is visible; "
+                        "install tensorflow[and-cuda] on a GPU machine, or use --device cpu")
+    if config.device == "cpu" and has_gpu:
+        tf.config.set_visible_devices([], "GPU")
+    name = "/GPU:0" if has_gpu and config.device != "cpu" else "/CPU:0"
+    print(f"device: {'GPU 0' if name == '/GPU:0' else 'CPU'}")
+    return name
+
+# ------------------------------------------------------------- training code
+
+
+def run_epoch(step, batches, num_batches, label, log_lines=5):
+    """Run `step` on every mini-batch, carrying the state between chunks;
+    return its EpochStats.
+
+    With the training step this trains; with the evaluation step it evaluates.
+    """
+    progress = Progress(label, num_batches, log_lines)
+    state = None
+    for batch in batches:
+        current_word, next_word, *lengths = batch
+        rows = current_word.shape[0]
+        lengths = lengths[0] if lengths else None
+        loss, final_state = step(current_word, next_word, lengths, carried(state, rows))
+        state = final_state if lengths is None else None  # sentences start from zeros
+        progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),
+                        computed_steps=current_word.size)
+    return progress.finish()
+
+
+def carried(state, rows):
+    """The last batch's final (hidden, cell) of each layer, cut to its last
+    `rows` rows when the one-row tail continues the last row."""
+    if state is None:
+        return None
+    return [(hidden[-rows:], cell[-rows:]) for hidden, cell in state]
+
+
+def evaluate(eval_step, sentences, vocab, config, label):
+    batches = make_batches(load_data_tf, sentences, vocab, config)
+    return run_epoch(eval_step, batches, count_batches(sentences, config), label, log_lines=0)
+
+# --------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(model, checkpoints, epoch, record):
+    with checkpoints.writing(epoch, record) as path:
+        model.save_weights(path + ".weights.h5")
+
+
+def restore_checkpoint(model, checkpoints, epoch):
+    with checkpoints.reading(epoch) as path:
+        model.load_weights(path + ".weights.h5")
+    print(f"resumed from {checkpoints.epoch_folder(epoch)}")
+
+# ---------------------------------------------------------------- main loop
+
+
+def train(config):
+    """Train and evaluate as the config says; return the test result."""
+    device = choose_device(config)  # fails before any work if it must
+    banner = f"Keras {keras.__version__} on TensorFlow {tf.__version__}"
+    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config)
+    with checkpoints.claimed(config.resume, config.overwrite) as completed, tf.device(device):
+        # 1. Build the model; 2. the device was chosen above; 3. its optimizer and steps.
+        model = build_network(config)
+        optimizer = add_optimizer(config)
+        train_step, eval_step = make_steps(model, optimizer)
+        if completed:
+            restore_checkpoint(model, checkpoints, completed)
+            metrics.start_from(checkpoints.history())
+
+        # 5. The double loop over epochs and mini-batches.
+        stopped = None
+        try:
+            for epoch in range(completed, config.max_max_epoch):
+                learning_rate = set_learning_rate(optimizer, config, epoch)
+                # 6. The batches: the training stream, batch_size rows of num_steps at a
+                #    time (or, batching by sentences, this epoch's shuffled sentences).
+                batches = make_batches(load_data_tf, data.train, data.vocab, config,
+                                       seed=config.seed + epoch)
+                train_stats = run_epoch(train_step, batches, count_batches(data.train, config),
+                                        f"epoch {epoch + 1} train")
+                check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
+                valid_stats = evaluate(eval_step, data.valid, data.vocab, config,
+                                       f"epoch {epoch + 1} valid")
+                record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
+                                      train_stats, valid_stats)
+                with stops_deferred():  # the checkpoint and its metrics line together
+                    save_checkpoint(model, checkpoints, epoch + 1, record)
+                    completed = epoch + 1
+                    report_epoch(metrics, config, record)
+        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM
+            stopped = stop
+            print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
+
+        test_stats = evaluate(eval_step, data.test, data.vocab, config, "test")
+    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped)
+
+# -------------------------------------------------------------- command line
+
+
+def main(argv=None):
+    train(parse_config(argv, FRAMEWORK))
+
+
+if __name__ == "__main__":
+    run_cli(main)

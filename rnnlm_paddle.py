@@ -1,0 +1,213 @@
+"""Train an LSTM language model on PTB with Paddle 3's dynamic graph.
+
+Today's Paddle as its users write it: an nn.Layer of nn.Embedding, nn.LSTM
+and nn.Linear, run eagerly in the default IR. Sentences go in padded to the
+longest of each batch, with `sequence_length`, the padding masked out of the
+loss; --batching chunks feeds the text's fixed-length chunks and carries the
+LSTM state from one batch to the next through `initial_states`. The same
+model as rnnlm_fluid.py, which builds it with 2018's Fluid API, and the same
+sections in the same order.
+
+    python rnnlm_paddle.py --model small --data_dir data
+"""
+import functools
+
+import load_data_tf
+from compat.paddle_dygraph import paddle
+from config import cpu_threads, learning_rate_at, parse_config
+from ptb.batching import count_batches, make_batches
+from training.errors import UserError, describe_stop, run_cli, stops_deferred
+from training.progress import Progress, check_not_diverged
+from training.reports import epoch_record, report_epoch
+from training.run import end_run, start_run
+
+FRAMEWORK = "paddle"
+nn = paddle.nn
+
+# --------------------------------------------------------------------- model
+
+
+class LanguageModel(nn.Layer):
+    """Embedding, num_layers LSTM layers and a softmax layer, with dropout
+    on the embedding and on each layer's output while training."""
+
+    def __init__(self, config):
+        super().__init__()
+        uniform = nn.initializer.Uniform(-config.init_scale, config.init_scale)
+        zero = nn.initializer.Constant(0.0)
+        self.embedding = nn.Embedding(config.vocab_size, config.hidden_size, weight_attr=uniform)
+        # Gates {input, forget, candidate, output}. nn.LSTM adds two biases,
+        # bias_ih and bias_hh; the model has one, starting at zero, so
+        # bias_hh stays zero: add_optimizer leaves it out. (bias_hh_attr=False
+        # would drop nn.LSTM onto a slow step-by-step path.)
+        self.lstm = nn.LSTM(config.hidden_size, config.hidden_size, config.num_layers,
+                            dropout=1 - config.keep_prob, weight_ih_attr=uniform,
+                            weight_hh_attr=uniform, bias_ih_attr=zero, bias_hh_attr=zero)
+        self.dropout = nn.Dropout(1 - config.keep_prob)  # upscales in training, as Fluid's
+        self.softmax = nn.Linear(config.hidden_size, config.vocab_size, weight_attr=uniform,
+                                 bias_attr=uniform)
+
+    def forward(self, current_word, state=None, lengths=None):
+        """Logits [batch, steps, vocab] and the final (hidden, cell), each
+        [layers, batch, hidden]; `lengths` stops each row at its own end."""
+        x = self.dropout(self.embedding(current_word))  # [batch, steps, hidden]
+        outputs, final_state = self.lstm(x, state, sequence_length=lengths)
+        return self.softmax(self.dropout(outputs)), final_state
+
+
+def build_network(config):
+    """The model, its weights drawn from config.seed."""
+    paddle.seed(config.seed)
+    return LanguageModel(config)
+
+
+def sequence_loss(logits, next_word, lengths):
+    """Cross-entropy summed over each row's steps (the padding out), averaged
+    over the rows: TF's PTB tutorial's scaling, which the presets' learning
+    rates were tuned for."""
+    cost = nn.functional.cross_entropy(logits, next_word.unsqueeze(-1), reduction="none")
+    cost = cost.squeeze(-1)  # [batch, steps]
+    if lengths is not None:
+        steps = paddle.arange(cost.shape[1], dtype=lengths.dtype)
+        cost = cost * (steps < lengths.unsqueeze(-1)).astype(cost.dtype)
+    return cost.sum() / cost.shape[0]
+
+
+def add_optimizer(config, model):
+    """SGD with global-norm clipping; returns it and its learning-rate schedule."""
+    schedule = paddle.optimizer.lr.LambdaDecay(1.0, functools.partial(learning_rate_at, config))
+    trained = [param for name, param in model.named_parameters() if ".bias_hh" not in name]
+    optimizer = paddle.optimizer.SGD(learning_rate=schedule, parameters=trained,
+                                     grad_clip=nn.ClipGradByGlobalNorm(config.max_grad_norm))
+    return optimizer, schedule
+
+
+def set_learning_rate(schedule, epoch):
+    schedule.step(epoch)
+    return schedule()
+
+# -------------------------------------------------------------------- device
+
+
+def choose_device(config):
+    """'gpu:0' or 'cpu' for --device auto|cpu|gpu, set as Paddle's device."""
+    has_gpu = paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    if config.device == "gpu" and not has_gpu:
+        raise UserError("--device gpu: this PaddlePaddle build has no CUDA or no GPU is visible; "
+                        "install Paddle's GPU build on a GPU machine (README), or use --device cpu")
+    device = "gpu:0" if has_gpu and config.device != "cpu" else "cpu"
+    paddle.set_device(device)
+    paddle.base.core.set_num_threads(cpu_threads(config))
+    print(f"device: {'GPU 0' if device == 'gpu:0' else 'CPU'}")
+    return device
+
+# ------------------------------------------------------------- training code
+
+
+def run_epoch(model, optimizer, batches, num_batches, label, log_lines=5):
+    """Run the model on every mini-batch, carrying the state between chunks;
+    return its EpochStats.
+
+    With an optimizer this trains; with None (and the model in eval mode) it evaluates.
+    """
+    progress = Progress(label, num_batches, log_lines)
+    state = None
+    for batch in batches:
+        current_word, next_word, *lengths = (paddle.to_tensor(part) for part in batch)
+        lengths = lengths[0] if lengths else None
+        rows = batch[0].shape[0]
+        with paddle.set_grad_enabled(optimizer is not None):
+            logits, final_state = model(current_word, carried(state, rows), lengths)
+            loss = sequence_loss(logits, next_word, lengths)
+        if optimizer is not None:
+            loss.backward()
+            optimizer.step()
+            model.clear_gradients()
+        state = final_state if lengths is None else None  # sentences start from zeros
+        progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),
+                        computed_steps=batch[0].size)
+    return progress.finish()
+
+
+def carried(state, rows):
+    """The last batch's final (hidden, cell), cut to its last `rows` rows when
+    the one-row tail continues the last row, and cut from its graph: the
+    gradient stops at the batch boundary, as in the graph frameworks."""
+    if state is None:
+        return None
+    return tuple(part[:, -rows:].detach() for part in state)
+
+
+def evaluate(model, sentences, vocab, config, label):
+    batches = make_batches(load_data_tf, sentences, vocab, config)
+    model.eval()
+    stats = run_epoch(model, None, batches, count_batches(sentences, config), label, log_lines=0)
+    model.train()
+    return stats
+
+# --------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(model, checkpoints, epoch, record):
+    with checkpoints.writing(epoch, record) as path:
+        paddle.save(model.state_dict(), path + ".pdparams")
+
+
+def restore_checkpoint(model, checkpoints, epoch):
+    with checkpoints.reading(epoch) as path:
+        model.set_state_dict(paddle.load(path + ".pdparams"))
+    print(f"resumed from {checkpoints.epoch_folder(epoch)}")
+
+# ---------------------------------------------------------------- main loop
+
+
+def train(config):
+    """Train and evaluate as the config says; return the test result."""
+    choose_device(config)  # fails before any work if it must
+    banner = f"PaddlePaddle {paddle.__version__} (dynamic graph)"
+    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config)
+    with checkpoints.claimed(config.resume, config.overwrite) as completed:
+        # 1. Build the model; 2. the device was chosen above; 3. its optimizer.
+        model = build_network(config)
+        optimizer, schedule = add_optimizer(config, model)
+        if completed:
+            restore_checkpoint(model, checkpoints, completed)
+            metrics.start_from(checkpoints.history())
+
+        # 5. The double loop over epochs and mini-batches.
+        stopped = None
+        try:
+            for epoch in range(completed, config.max_max_epoch):
+                learning_rate = set_learning_rate(schedule, epoch)
+                # 6. The batches: this epoch's shuffled sentences, padded, batch_size
+                #    at a time (or, batching by chunks, the text's chunks in order).
+                batches = make_batches(load_data_tf, data.train, data.vocab, config,
+                                       seed=config.seed + epoch)
+                train_stats = run_epoch(model, optimizer, batches,
+                                        count_batches(data.train, config),
+                                        f"epoch {epoch + 1} train")
+                check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
+                valid_stats = evaluate(model, data.valid, data.vocab, config,
+                                       f"epoch {epoch + 1} valid")
+                record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
+                                      train_stats, valid_stats)
+                with stops_deferred():  # the checkpoint and its metrics line together
+                    save_checkpoint(model, checkpoints, epoch + 1, record)
+                    completed = epoch + 1
+                    report_epoch(metrics, config, record)
+        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM
+            stopped = stop
+            print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
+
+    test_stats = evaluate(model, data.test, data.vocab, config, "test")
+    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped)
+
+# -------------------------------------------------------------- command line
+
+
+def main(argv=None):
+    train(parse_config(argv, FRAMEWORK))
+
+
+if __name__ == "__main__":
+    run_cli(main)
