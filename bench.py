@@ -1,9 +1,9 @@
-"""Benchmark both training scripts: speed, memory, and how near this machine's limit.
+"""Benchmark the training scripts: speed, memory, and how near this machine's limit.
 
     python bench.py --data_dir ../shared/data/ptb-mini
     python bench.py --data_dir data --models small --threads 1
 
-For every framework x batching x preset, a fresh process builds the network
+For every script x batching x preset (--runs, --models), a fresh process builds the network
 with the training script's own functions and times the script's own
 run_epoch on mini-batches of train (training) and valid (evaluation):
 --warmup batches first, then --repeats timings of --batches batches each,
@@ -14,7 +14,8 @@ the shapes the model uses, and with the model's FLOPs per word works out
     efficiency = training words/s x training FLOPs per word / matmul FLOP/s
 
 With --profile it also shows how a training step's operator time divides
-among operator types (Paddle's profiler; TensorFlow's step traces). The
+among operator types (Paddle's profiler, both modes; the v1 Session's step
+traces; not for Keras). The
 table is printed and written as JSON (--out). Nothing here asserts a speed;
 the tests only check that the numbers are computed as documented.
 """

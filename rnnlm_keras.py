@@ -184,7 +184,8 @@ def train(config):
     banner = f"Keras {keras.__version__} on TensorFlow {tf.__version__}"
     config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config)
     with checkpoints.claimed(config.resume, config.overwrite) as completed, tf.device(device):
-        # 1. Build the model; 2. the device was chosen above; 3. its optimizer and steps.
+        # 1. Build the model, its weights drawn as it is built; 2. the device was
+        #    chosen above; 3. the optimizer; 4. the compiled training and evaluation steps.
         model = build_network(config)
         optimizer = add_optimizer(config)
         train_step, eval_step = make_steps(model, optimizer)

@@ -167,7 +167,8 @@ def train(config):
     banner = f"PaddlePaddle {paddle.__version__} (dynamic graph)"
     config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config)
     with checkpoints.claimed(config.resume, config.overwrite) as completed:
-        # 1. Build the model; 2. the device was chosen above; 3. its optimizer.
+        # 1. Build the model, its weights drawn as it is built; 2. the device was
+        #    chosen above; 3. the optimizer; 4. nothing to start: it runs eagerly.
         model = build_network(config)
         optimizer, schedule = add_optimizer(config, model)
         if completed:

@@ -124,7 +124,7 @@ def peak_memory_mb():
 
 def framework_versions():
     """The installed versions the numbers depend on, for reports."""
-    packages = ("paddlepaddle", "tensorflow", "tf-keras", "numpy")
+    packages = ("paddlepaddle", "tensorflow", "tf-keras", "keras", "numpy")
     found = {}
     for package in packages:
         try:
