@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 
-from config import PRESETS, Config, OneLineParser, cpu_threads
+from config import DEFAULT_BATCHING, PRESETS, Config, OneLineParser, cpu_threads
 from ptb import corpus
 from ptb.batching import make_batches
 from training.errors import run_cli
@@ -41,10 +41,9 @@ from training.reports import (
     versions_line,
 )
 
-# Each framework's 2018 API, then today's; each script's own batching first.
-RUNS = [("fluid", "sentences"), ("fluid", "chunks"), ("paddle", "sentences"), ("paddle", "chunks"),
-        ("tensorflow", "chunks"), ("tensorflow", "sentences"), ("keras", "chunks"),
-        ("keras", "sentences")]
+# Every script batching both ways, its own way first.
+RUNS = [(framework, batching) for framework, default in DEFAULT_BATCHING.items()
+        for batching in sorted(("sentences", "chunks"), key=lambda way: way != default)]
 # --profile reads Paddle's profiler (both modes) and the v1 Session's step traces.
 PROFILED = ("fluid", "paddle", "tensorflow")
 MATMUL_REPEATS = 10  # products per timed call, so call overhead hardly counts

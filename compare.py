@@ -25,9 +25,7 @@ from training.errors import Terminated, UserError, run_cli
 from training.reports import machine_summary, read_json_lines, repo_command, versions_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# Each framework's 2018 API and today's next to each other, in this order.
-SCRIPTS = {"fluid": "rnnlm_fluid.py", "paddle": "rnnlm_paddle.py",
-           "tensorflow": "rnnlm_tensorflow.py", "keras": "rnnlm_keras.py"}
+SCRIPTS = {framework: f"rnnlm_{framework}.py" for framework in DEFAULT_BATCHING}
 SET_BY_COMPARE = ("--batching", "--save_dir", "--metrics_file", "--resume", "--overwrite")
 COLUMNS = ("framework", "batching", "epochs", "train ppl", "valid ppl", "test ppl", "test words",
            "words/s", "s/epoch", "peak memory", "padding")

@@ -51,8 +51,11 @@ PRESETS = {
 }
 
 
-# How each script batches unless told otherwise: the design's contrast.
-DEFAULT_BATCHING = {"fluid": "sentences", "tensorflow": "chunks", "paddle": "sentences", "keras": "chunks"}
+# Each script (rnnlm_NAME.py) and how it batches unless told otherwise: the
+# design's contrast. Each framework's 2018 API, then today's: the order of
+# compare.py's and bench.py's reports.
+DEFAULT_BATCHING = {"fluid": "sentences", "paddle": "sentences", "tensorflow": "chunks",
+                    "keras": "chunks"}
 
 
 def cpu_threads(config):

@@ -22,6 +22,7 @@ from training.errors import UserError, describe_stop, run_cli, stops_deferred
 from training.progress import Progress, check_not_diverged
 from training.reports import epoch_record, report_epoch
 from training.run import end_run, start_run
+from training.state import carried_state
 
 FRAMEWORK = "keras"
 
@@ -50,12 +51,12 @@ class LanguageModel(keras.Model):
 
     def call(self, current_word, state, mask=None, training=False):
         """Logits [batch, steps, vocab] and each layer's final (hidden, cell);
-        `state` is each layer's (hidden, cell) to start from, or None for zeros."""
+        `state` is each layer's (hidden, cell) to start from, or empty for zeros."""
         x = self.dropout(self.embedding(current_word), training=training)
         final_state = []
         for layer, lstm in enumerate(self.lstms):
-            x, hidden, cell = lstm(x, initial_state=state and list(state[layer]), mask=mask,
-                                   training=training)
+            x, hidden, cell = lstm(x, initial_state=list(state[layer]) if state else None,
+                                   mask=mask, training=training)
             x = self.dropout(x, training=training)  # [batch, steps, hidden]
             final_state.append((hidden, cell))
         return self.softmax(x), final_state
@@ -143,19 +144,12 @@ def run_epoch(step, batches, num_batches, label, log_lines=5):
         current_word, next_word, *lengths = batch
         rows = current_word.shape[0]
         lengths = lengths[0] if lengths else None
-        loss, final_state = step(current_word, next_word, lengths, carried(state, rows))
+        # The first batch gets [], and the model starts it from zeros.
+        loss, final_state = step(current_word, next_word, lengths, carried_state(state, rows, ()))
         state = final_state if lengths is None else None  # sentences start from zeros
         progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),
                         computed_steps=current_word.size)
     return progress.finish()
-
-
-def carried(state, rows):
-    """The last batch's final (hidden, cell) of each layer, cut to its last
-    `rows` rows when the one-row tail continues the last row."""
-    if state is None:
-        return None
-    return [(hidden[-rows:], cell[-rows:]) for hidden, cell in state]
 
 
 def evaluate(eval_step, sentences, vocab, config, label):

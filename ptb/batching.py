@@ -116,9 +116,11 @@ def describe_data(data, config):
 
 def describe_cuts(sentences, config):
     """How many sentences batching by sentences cuts into pieces, or ''."""
+    if config.batching == "chunks":
+        return ""
     limit = config.max_sentence_length
     long = [words for words in sentences if len(words) + 1 > limit]
-    if config.batching == "chunks" or not long:
+    if not long:
         return ""
     return (f"{len(long):,} longer than {limit} steps cut into {count_pieces(long, limit):,} "
             "pieces, each starting from a zero state (--max_sentence_length)")

@@ -21,7 +21,7 @@ import re
 import shutil
 
 from training.errors import UserError
-from training.reports import strict_json
+from training.reports import replace_file, strict_json
 
 MARKER = "checkpoint.json"
 LOCK = ".lock"
@@ -169,13 +169,8 @@ class CheckpointFolder:
                             "over") from None
 
     def _write_marker(self, epoch, history):
-        temporary = self.marker + ".partial"
-        with open(temporary, "w", encoding="utf-8") as marker:
-            marker.write(strict_json({"epoch": epoch, "identity": self.identity,
-                                      "history": history}))
-            marker.flush()
-            os.fsync(marker.fileno())
-        os.replace(temporary, self.marker)
+        replace_file(self.marker, strict_json({"epoch": epoch, "identity": self.identity,
+                                               "history": history}))
 
     def _epoch_folders(self):
         return [name for name in os.listdir(self.save_dir) if EPOCH_FOLDER.match(name)]

@@ -43,10 +43,7 @@ class MetricsLog:
         self.mode = "a"
         if not self.path:
             return
-        temporary = self.path + ".partial"
-        with open(temporary, "w", encoding="utf-8") as out:
-            out.writelines(strict_json(line) + "\n" for line in history)
-        os.replace(temporary, self.path)
+        replace_file(self.path, "".join(strict_json(line) + "\n" for line in history))
 
     def write(self, fields):
         if not self.path:
@@ -66,6 +63,17 @@ def read_json_lines(path):
             except json.JSONDecodeError:
                 continue
     return lines
+
+
+def replace_file(path, text):
+    """Write `text` to `path` whole or not at all: into a temporary name,
+    flushed to disk, then renamed over `path`."""
+    temporary = path + ".partial"
+    with open(temporary, "w", encoding="utf-8") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
 
 
 def strict_json(fields):

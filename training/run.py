@@ -1,4 +1,4 @@
-"""The start and the end of a training run, the same in both scripts."""
+"""The start and the end of a training run, the same in every script."""
 import collections
 import dataclasses
 

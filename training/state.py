@@ -1,4 +1,4 @@
-"""The LSTM state carried from one chunk batch to the next, in both scripts."""
+"""The LSTM state carried from one chunk batch to the next, in the graph scripts and Keras."""
 import numpy as np
 
 
