@@ -30,6 +30,7 @@ import tempfile
 import time
 
 from config import DEFAULT_BATCHING, PRESETS, Config, OneLineParser, cpu_threads
+from distributed.shards import alone
 from ptb import corpus
 from ptb.batching import make_batches
 from training.errors import run_cli
@@ -196,7 +197,7 @@ def paddle_bench(config, data):
     def operator_seconds(batches):
         return paddle_operator_seconds(paddle, lambda: run(batches, True))
 
-    batches = {split: list(make_batches(load_data_tf, sentences, data.vocab, config))
+    batches = {split: list(alone(make_batches(load_data_tf, sentences, data.vocab, config)))
                for split, sentences in (("train", data.train), ("valid", data.valid))}
     return run, matmul_timer, operator_seconds, batches
 
@@ -208,7 +209,7 @@ def keras_bench(config, data):
     script.choose_device(config)
     model = script.build_network(config)
     optimizer = script.add_optimizer(config)
-    train_step, eval_step = script.make_steps(model, optimizer)
+    train_step, eval_step = script.make_steps(model, optimizer, config)
     script.set_learning_rate(optimizer, config, 0)
 
     def run(batches, training):
@@ -221,7 +222,7 @@ def keras_bench(config, data):
         products = tf.function(lambda: tf.add_n([tf.reduce_sum(tf.matmul(x, w)) for x in inputs]))
         return seconds(lambda: float(products()))
 
-    batches = {split: list(make_batches(load_data_tf, sentences, data.vocab, config))
+    batches = {split: list(alone(make_batches(load_data_tf, sentences, data.vocab, config)))
                for split, sentences in (("train", data.train), ("valid", data.valid))}
     return run, matmul_timer, None, batches
 
@@ -230,15 +231,17 @@ def tensorflow_bench(config, data):
     import load_data_tf
     import rnnlm_tensorflow as script
     from compat.tf_v1 import tf
-    graph, net, eval_net, optimizer, _, initializer = script.build_graph(config, "/CPU:0")
-    session = script.create_session(graph, config)
+    from distributed.tf_v1 import ONE_WORKER
+    graph, net, eval_net, optimizer, _, initializer = script.build_graph(config, "/CPU:0",
+                                                                          ONE_WORKER)
+    session = script.create_session(graph, config, ONE_WORKER)
     session.run(initializer)
     script.set_learning_rate(session, optimizer, config, 0)
 
     def run(batches, training, runner=session):
-        train_op, network = (optimizer.train_op, net) if training else (None, eval_net)
-        return script.run_epoch(runner, train_op, network, batches, len(batches), "bench",
-                                log_lines=0)
+        network = net if training else eval_net
+        return script.run_epoch(runner, optimizer if training else None, network, batches,
+                                len(batches), "bench", log_lines=0)
 
     def matmul_timer(m, k, n):
         with graph.as_default():
@@ -256,7 +259,7 @@ def tensorflow_bench(config, data):
         run(batches, True, runner=traced)
         return traced.seconds
 
-    batches = {split: list(make_batches(load_data_tf, sentences, data.vocab, config))
+    batches = {split: list(alone(make_batches(load_data_tf, sentences, data.vocab, config)))
                for split, sentences in (("train", data.train), ("valid", data.valid))}
     return run, matmul_timer, operator_seconds, batches
 

@@ -27,8 +27,8 @@ from training.reports import machine_summary, read_json_lines, repo_command, ver
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = {framework: f"rnnlm_{framework}.py" for framework in DEFAULT_BATCHING}
 SET_BY_COMPARE = ("--batching", "--save_dir", "--metrics_file", "--resume", "--overwrite")
-COLUMNS = ("framework", "batching", "epochs", "train ppl", "valid ppl", "test ppl", "test words",
-           "words/s", "s/epoch", "peak memory", "padding")
+COLUMNS = ("framework", "batching", "epochs", "train ppl", "valid ppl", "test ppl",
+           "best epoch: test ppl", "test words", "words/s", "s/epoch", "peak memory", "padding")
 
 
 def parse_args(argv):
@@ -124,14 +124,14 @@ def table_rows(runs):
     for run in runs:
         epochs, test = run["epochs"], run["test"]
         if run["status"] == "failed":
-            yield [run["framework"], run["batching"], "failed", run["error"]] + [""] * 7
+            yield [run["framework"], run["batching"], "failed", run["error"]] + [""] * 8
             continue
         last = epochs[-1] if epochs else None
         done = str(len(epochs)) if run["status"] == "done" else f"stopped after {len(epochs)}"
         words_per_sec, seconds, padding = epoch_cells(epochs)
         yield [run["framework"], run["batching"], done,
                cell(last, "train_ppl", "{:.2f}"), cell(last, "valid_ppl", "{:.2f}"),
-               cell(test, "test_ppl", "{:.2f}"), cell(test, "test_words", "{:,}"),
+               cell(test, "test_ppl", "{:.2f}"), best_cell(test), cell(test, "test_words", "{:,}"),
                words_per_sec, seconds,
                cell(test, "peak_memory_mb", lambda mb: f"{mb / 1000:.2f} GB"), padding]
 
@@ -144,6 +144,13 @@ def cell(line, key, show):
     if line[key] is None:
         return "not finite"
     return show(line[key]) if callable(show) else show.format(line[key])
+
+
+def best_cell(test):
+    """`9: 199.12`, the best epoch (by valid ppl) and its test perplexity."""
+    if test is None or test.get("best_epoch") is None:
+        return ""
+    return f"{test['best_epoch']}: {cell(test, 'best_test_ppl', '{:.2f}')}"
 
 
 def epoch_cells(epochs):

@@ -38,6 +38,7 @@ class Config:
     metrics_file: str = ""
     resume: bool = False
     overwrite: bool = False
+    workers: int = 1            # data-parallel workers, from the launcher's environment
 
 
 PRESETS = {
@@ -56,6 +57,23 @@ PRESETS = {
 # compare.py's and bench.py's reports.
 DEFAULT_BATCHING = {"fluid": "sentences", "paddle": "sentences", "tensorflow": "chunks",
                     "keras": "chunks"}
+
+
+# How each script trains on more than one worker, for its --help (README,
+# "More than one worker", has the commands across hosts).
+WORKERS_HELP = {
+    "fluid": "rnnlm_fluid.py trains on one worker: Paddle's static-graph data parallelism "
+             "(fleet) needs a CUDA or XPU build for its collective mode, and its "
+             "parameter-server mode is missing from the CPU wheel; train data-parallel with "
+             "rnnlm_paddle.py under python -m paddle.distributed.launch (gloo on CPUs, NCCL on "
+             "GPUs)",
+    "paddle": "More than one worker: python -m paddle.distributed.launch --nproc_per_node N "
+              "rnnlm_paddle.py FLAGS (NCCL on GPUs, gloo on CPUs); --batch_size is each worker's",
+    "tensorflow": "More than one worker: python launch_tf.py --workers N rnnlm_tensorflow.py "
+                  "FLAGS, or TF_CONFIG set on each host; --batch_size is each worker's",
+    "keras": "More than one worker: python launch_tf.py --workers N rnnlm_keras.py FLAGS, or "
+             "TF_CONFIG set on each host; --batch_size is each worker's",
+}
 
 
 def cpu_threads(config):
@@ -112,6 +130,7 @@ def build_parser(framework):
     parser = OneLineParser(
         prog=f"rnnlm_{framework}.py",
         description=f"Train the PTB word-level LSTM language model with {framework}.",
+        epilog=WORKERS_HELP[framework] + ".",
         formatter_class=DefaultsHelpFormatter)
     add = parser.add_argument
     add("--model", choices=sorted(PRESETS), default="small",

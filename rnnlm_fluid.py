@@ -15,6 +15,7 @@ import functools
 import load_data_fluid
 from compat.paddle_fluid import GradientClipByGlobalNorm, dynamic_lstm, fc, paddle
 from config import cpu_threads, learning_rate_at, parse_config
+from distributed.fluid import one_worker_only
 from ptb.batching import count_batches, make_batches
 from training.errors import UserError, describe_stop, run_cli, stops_deferred
 from training.progress import Progress, check_not_diverged
@@ -26,8 +27,9 @@ FRAMEWORK = "fluid"
 
 # --------------------------------------------------------------------- model
 
-Network = collections.namedtuple("Network", "feeds loss initial_state final_state")
-Network.__doc__ = """feeds: names of the word data layers; loss: summed over
+Network = collections.namedtuple("Network", "feeds logits loss initial_state final_state")
+Network.__doc__ = """feeds: names of the word data layers; logits: [total_words,
+vocab], before the softmax; loss: summed over
 each sequence's words, averaged over the sequences of the batch;
 initial_state: each layer's (cell, hidden) data layers; final_state: each
 layer's (cell, hidden) after every sequence's last word. The state lists
@@ -59,7 +61,7 @@ def build_network(config):
     # Sum over each sequence, mean over sequences: TF's PTB tutorial's scaling,
     # which the presets' learning rates were tuned for.
     sequence_cost = paddle.static.nn.sequence_pool(cost, "sum")  # [sequences, 1]
-    return Network([current_word.name, next_word.name], paddle.mean(sequence_cost),
+    return Network([current_word.name, next_word.name], logits, paddle.mean(sequence_cost),
                    initial_state, final_state)
 
 
@@ -182,7 +184,7 @@ def save_checkpoint(program, checkpoints, epoch, record):
 def restore_checkpoint(program, exe, checkpoints, epoch):
     with checkpoints.reading(epoch) as path:
         paddle.static.load(program, path, exe)
-    print(f"resumed from {checkpoints.epoch_folder(epoch)}")
+    print(f"loaded {checkpoints.epoch_folder(epoch)}")
 
 # ---------------------------------------------------------------- main loop
 
@@ -203,8 +205,9 @@ def build_programs(config):
 def train(config):
     """Train and evaluate as the config says; return the test result."""
     place = choose_place(config.device)  # fails before any work if it must
+    workers = one_worker_only()  # distributed/fluid.py says why
     banner = f"PaddlePaddle {paddle.__version__} (Fluid static graph)"
-    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config)
+    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
     with checkpoints.claimed(config.resume, config.overwrite) as completed:
         # 1. Describe the network: a training program and its test clone.
         main_program, test_program, startup_program, net, schedule = build_programs(config)
@@ -241,7 +244,12 @@ def train(config):
             print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
 
     test_stats = evaluate(exe, test_program, net, data.test, data.vocab, config, place, "test")
-    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped)
+    best = checkpoints.best_epoch()
+    best_stats = None
+    if best and (best != completed or stopped):  # the model in memory is not the best
+        restore_checkpoint(main_program, exe, checkpoints, best)
+        best_stats = evaluate(exe, test_program, net, data.test, data.vocab, config, place, "test")
+    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped, (best, best_stats))
 
 # -------------------------------------------------------------- command line
 

@@ -17,6 +17,8 @@ guide to writing a training loop from scratch shows.
 import load_data_tf
 from compat.keras3 import keras, tf
 from config import cpu_threads, learning_rate_at, parse_config
+from distributed.keras import ONE_WORKER, join_workers
+from distributed.shards import alone, global_batches, shares
 from ptb.batching import count_batches, make_batches
 from training.errors import UserError, describe_stop, run_cli, stops_deferred
 from training.progress import Progress, check_not_diverged
@@ -80,9 +82,10 @@ def sequence_loss(logits, next_word, mask):
     return keras.ops.sum(cost) / keras.ops.cast(keras.ops.shape(cost)[0], cost.dtype)
 
 
-def add_optimizer(config):
-    """SGD with global-norm clipping."""
-    return keras.optimizers.SGD(learning_rate=1.0, global_clipnorm=config.max_grad_norm)
+def add_optimizer(config, workers=ONE_WORKER):
+    """SGD with global-norm clipping (by the training step, with several workers)."""
+    return keras.optimizers.SGD(learning_rate=1.0,
+                                global_clipnorm=workers.clip_norm(config.max_grad_norm))
 
 
 def set_learning_rate(optimizer, config, epoch):
@@ -91,24 +94,30 @@ def set_learning_rate(optimizer, config, epoch):
     return learning_rate
 
 
-def make_steps(model, optimizer):
+def make_steps(model, optimizer, config, workers=ONE_WORKER):
     """The compiled training and evaluation steps: (inputs, targets, lengths
-    or None, state or None) -> (loss, final state)."""
+    or None, state or None, weight) -> (loss, final state); the weight is
+    what this worker's loss counts for in the global batch, 1 on one worker."""
     def forward(current_word, next_word, lengths, state, training):
         mask = None if lengths is None else tf.sequence_mask(lengths, tf.shape(current_word)[1])
         logits, final_state = model(current_word, state, mask=mask, training=training)
         return sequence_loss(logits, next_word, mask), final_state
 
-    @tf.function(reduce_retracing=True)
-    def train_step(current_word, next_word, lengths, state):
+    def replica_step(current_word, next_word, lengths, state, weight):
         with tf.GradientTape() as tape:
             loss, final_state = forward(current_word, next_word, lengths, state, True)
+            weighted = loss * weight
         variables = model.trainable_variables
-        optimizer.apply(tape.gradient(loss, variables), variables)
+        grads = tape.gradient(weighted, variables)
+        optimizer.apply(workers.summed_and_clipped(grads, config.max_grad_norm), variables)
         return loss, final_state
 
     @tf.function(reduce_retracing=True)
-    def eval_step(current_word, next_word, lengths, state):
+    def train_step(current_word, next_word, lengths, state, weight):
+        return workers.run(replica_step, (current_word, next_word, lengths, state, weight))
+
+    @tf.function(reduce_retracing=True)
+    def eval_step(current_word, next_word, lengths, state, weight):
         return forward(current_word, next_word, lengths, state, False)
     return train_step, eval_step
 
@@ -132,28 +141,30 @@ def choose_device(config):
 # ------------------------------------------------------------- training code
 
 
-def run_epoch(step, batches, num_batches, label, log_lines=5):
-    """Run `step` on every mini-batch, carrying the state between chunks;
-    return its EpochStats.
+def run_epoch(step, batches, num_batches, label, log_lines=5, workers=ONE_WORKER):
+    """Run `step` on every (mini-batch, weight), carrying the state between
+    chunks; return its EpochStats, summed over the workers.
 
     With the training step this trains; with the evaluation step it evaluates.
     """
     progress = Progress(label, num_batches, log_lines)
     state = None
-    for batch in batches:
+    for batch, weight in batches:
         current_word, next_word, *lengths = batch
         rows = current_word.shape[0]
         lengths = lengths[0] if lengths else None
         # The first batch gets [], and the model starts it from zeros.
-        loss, final_state = step(current_word, next_word, lengths, carried_state(state, rows, ()))
-        state = final_state if lengths is None else None  # sentences start from zeros
-        progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),
-                        computed_steps=current_word.size)
-    return progress.finish()
+        loss, final_state = step(current_word, next_word, lengths, carried_state(state, rows, ()),
+                                 tf.constant(weight, tf.float32))
+        if weight:  # else a stand-in that keeps the collectives in step
+            state = final_state if lengths is None else None  # sentences start from zeros
+            progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),
+                            computed_steps=current_word.size)
+    return progress.finish(workers.sum)
 
 
 def evaluate(eval_step, sentences, vocab, config, label):
-    batches = make_batches(load_data_tf, sentences, vocab, config)
+    batches = alone(make_batches(load_data_tf, sentences, vocab, config))
     return run_epoch(eval_step, batches, count_batches(sentences, config), label, log_lines=0)
 
 # --------------------------------------------------------------- checkpoints
@@ -167,7 +178,7 @@ def save_checkpoint(model, checkpoints, epoch, record):
 def restore_checkpoint(model, checkpoints, epoch):
     with checkpoints.reading(epoch) as path:
         model.load_weights(path + ".weights.h5")
-    print(f"resumed from {checkpoints.epoch_folder(epoch)}")
+    print(f"loaded {checkpoints.epoch_folder(epoch)}")
 
 # ---------------------------------------------------------------- main loop
 
@@ -175,14 +186,17 @@ def restore_checkpoint(model, checkpoints, epoch):
 def train(config):
     """Train and evaluate as the config says; return the test result."""
     device = choose_device(config)  # fails before any work if it must
+    workers = join_workers()  # one, or those TF_CONFIG names
     banner = f"Keras {keras.__version__} on TensorFlow {tf.__version__}"
-    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config)
-    with checkpoints.claimed(config.resume, config.overwrite) as completed, tf.device(device):
+    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
+    with (checkpoints.claimed(config.resume, config.overwrite, workers.rank) as completed,
+          workers.scope(device)):
         # 1. Build the model, its weights drawn as it is built; 2. the device was
         #    chosen above; 3. the optimizer; 4. the compiled training and evaluation steps.
         model = build_network(config)
-        optimizer = add_optimizer(config)
-        train_step, eval_step = make_steps(model, optimizer)
+        optimizer = add_optimizer(config, workers)
+        train_step, eval_step = make_steps(model, optimizer, config, workers)
+        completed = workers.from_worker_0(completed)
         if completed:
             restore_checkpoint(model, checkpoints, completed)
             metrics.start_from(checkpoints.history())
@@ -193,12 +207,20 @@ def train(config):
             for epoch in range(completed, config.max_max_epoch):
                 learning_rate = set_learning_rate(optimizer, config, epoch)
                 # 6. The batches: the training stream, batch_size rows of num_steps at a
-                #    time (or, batching by sentences, this epoch's shuffled sentences).
-                batches = make_batches(load_data_tf, data.train, data.vocab, config,
-                                       seed=config.seed + epoch)
-                train_stats = run_epoch(train_step, batches, count_batches(data.train, config),
-                                        f"epoch {epoch + 1} train")
+                #    time (or, batching by sentences, this epoch's shuffled sentences);
+                #    of several workers', this one's share.
+                batches = make_batches(load_data_tf, data.train, data.vocab,
+                                       global_batches(config, workers.count), seed=config.seed + epoch)
+                with workers.stopping_together():
+                    train_stats = run_epoch(train_step,
+                                            shares(batches, config, workers.rank, workers.count),
+                                            count_batches(data.train, global_batches(config, workers.count)),
+                                            f"epoch {epoch + 1} train", None if workers.rank else 5,
+                                            workers)
                 check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
+                if workers.rank > 0:  # worker 0 alone evaluates, reports and saves
+                    completed = epoch + 1
+                    continue
                 valid_stats = evaluate(eval_step, data.valid, data.vocab, config,
                                        f"epoch {epoch + 1} valid")
                 record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
@@ -211,8 +233,15 @@ def train(config):
             stopped = stop
             print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
 
+        if workers.rank > 0:
+            return end_run(metrics, FRAMEWORK, None, completed, stopped, None)
         test_stats = evaluate(eval_step, data.test, data.vocab, config, "test")
-    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped)
+        best = checkpoints.best_epoch()
+        best_stats = None
+        if best and (best != completed or stopped):  # the model in memory is not the best
+            restore_checkpoint(model, checkpoints, best)
+            best_stats = evaluate(eval_step, data.test, data.vocab, config, "test")
+    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped, (best, best_stats))
 
 # -------------------------------------------------------------- command line
 

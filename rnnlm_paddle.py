@@ -15,6 +15,8 @@ import functools
 import load_data_tf
 from compat.paddle_dygraph import paddle
 from config import cpu_threads, learning_rate_at, parse_config
+from distributed.paddle import ONE_WORKER, join_workers
+from distributed.shards import alone, global_batches, shares
 from ptb.batching import count_batches, make_batches
 from training.errors import UserError, describe_stop, run_cli, stops_deferred
 from training.progress import Progress, check_not_diverged
@@ -104,15 +106,15 @@ def choose_device(config):
 # ------------------------------------------------------------- training code
 
 
-def run_epoch(model, optimizer, batches, num_batches, label, log_lines=5):
-    """Run the model on every mini-batch, carrying the state between chunks;
-    return its EpochStats.
+def run_epoch(model, optimizer, batches, num_batches, label, log_lines=5, workers=ONE_WORKER):
+    """Run the model on every (mini-batch, weight), carrying the state
+    between chunks; return its EpochStats, summed over the workers.
 
     With an optimizer this trains; with None (and the model in eval mode) it evaluates.
     """
     progress = Progress(label, num_batches, log_lines)
     state = None
-    for batch in batches:
+    for batch, weight in batches:
         current_word, next_word, *lengths = (paddle.to_tensor(part) for part in batch)
         lengths = lengths[0] if lengths else None
         rows = batch[0].shape[0]
@@ -120,13 +122,14 @@ def run_epoch(model, optimizer, batches, num_batches, label, log_lines=5):
             logits, final_state = model(current_word, carried(state, rows), lengths)
             loss = sequence_loss(logits, next_word, lengths)
         if optimizer is not None:
-            loss.backward()
+            (loss * workers.loss_scale(weight)).backward()
             optimizer.step()
             model.clear_gradients()
-        state = final_state if lengths is None else None  # sentences start from zeros
-        progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),
-                        computed_steps=batch[0].size)
-    return progress.finish()
+        if weight:  # else a stand-in that keeps the collectives in step
+            state = final_state if lengths is None else None  # sentences start from zeros
+            progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),
+                            computed_steps=batch[0].size)
+    return progress.finish(workers.sum)
 
 
 def carried(state, rows):
@@ -139,7 +142,7 @@ def carried(state, rows):
 
 
 def evaluate(model, sentences, vocab, config, label):
-    batches = make_batches(load_data_tf, sentences, vocab, config)
+    batches = alone(make_batches(load_data_tf, sentences, vocab, config))
     model.eval()
     stats = run_epoch(model, None, batches, count_batches(sentences, config), label, log_lines=0)
     model.train()
@@ -156,7 +159,7 @@ def save_checkpoint(model, checkpoints, epoch, record):
 def restore_checkpoint(model, checkpoints, epoch):
     with checkpoints.reading(epoch) as path:
         model.set_state_dict(paddle.load(path + ".pdparams"))
-    print(f"resumed from {checkpoints.epoch_folder(epoch)}")
+    print(f"loaded {checkpoints.epoch_folder(epoch)}")
 
 # ---------------------------------------------------------------- main loop
 
@@ -164,16 +167,19 @@ def restore_checkpoint(model, checkpoints, epoch):
 def train(config):
     """Train and evaluate as the config says; return the test result."""
     choose_device(config)  # fails before any work if it must
+    workers = join_workers()  # one, or those paddle.distributed.launch started
     banner = f"PaddlePaddle {paddle.__version__} (dynamic graph)"
-    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config)
-    with checkpoints.claimed(config.resume, config.overwrite) as completed:
+    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
+    with checkpoints.claimed(config.resume, config.overwrite, workers.rank) as completed:
         # 1. Build the model, its weights drawn as it is built; 2. the device was
         #    chosen above; 3. the optimizer; 4. nothing to start: it runs eagerly.
         model = build_network(config)
         optimizer, schedule = add_optimizer(config, model)
+        completed = workers.from_worker_0(completed)
         if completed:
             restore_checkpoint(model, checkpoints, completed)
             metrics.start_from(checkpoints.history())
+        trained = workers.parallel(model)
 
         # 5. The double loop over epochs and mini-batches.
         stopped = None
@@ -181,13 +187,20 @@ def train(config):
             for epoch in range(completed, config.max_max_epoch):
                 learning_rate = set_learning_rate(schedule, epoch)
                 # 6. The batches: this epoch's shuffled sentences, padded, batch_size
-                #    at a time (or, batching by chunks, the text's chunks in order).
-                batches = make_batches(load_data_tf, data.train, data.vocab, config,
-                                       seed=config.seed + epoch)
-                train_stats = run_epoch(model, optimizer, batches,
-                                        count_batches(data.train, config),
-                                        f"epoch {epoch + 1} train")
+                #    at a time (or, batching by chunks, the text's chunks in order);
+                #    of several workers', this one's share.
+                batches = make_batches(load_data_tf, data.train, data.vocab,
+                                       global_batches(config, workers.count), seed=config.seed + epoch)
+                with workers.stopping_together():
+                    train_stats = run_epoch(trained, optimizer,
+                                            shares(batches, config, workers.rank, workers.count),
+                                            count_batches(data.train, global_batches(config, workers.count)),
+                                            f"epoch {epoch + 1} train", None if workers.rank else 5,
+                                            workers)
                 check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
+                if workers.rank > 0:  # worker 0 alone evaluates, reports and saves
+                    completed = epoch + 1
+                    continue
                 valid_stats = evaluate(model, data.valid, data.vocab, config,
                                        f"epoch {epoch + 1} valid")
                 record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
@@ -200,8 +213,15 @@ def train(config):
             stopped = stop
             print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
 
+    if workers.rank > 0:
+        return end_run(metrics, FRAMEWORK, None, completed, stopped, None)
     test_stats = evaluate(model, data.test, data.vocab, config, "test")
-    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped)
+    best = checkpoints.best_epoch()
+    best_stats = None
+    if best and (best != completed or stopped):  # the model in memory is not the best
+        restore_checkpoint(model, checkpoints, best)
+        best_stats = evaluate(model, data.test, data.vocab, config, "test")
+    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped, (best, best_stats))
 
 # -------------------------------------------------------------- command line
 

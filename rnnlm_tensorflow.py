@@ -14,6 +14,8 @@ import collections
 import load_data_tf
 from compat.tf_v1 import tf
 from config import cpu_threads, learning_rate_at, parse_config
+from distributed.shards import alone, global_batches, shares
+from distributed.tf_v1 import ONE_WORKER, join_workers
 from ptb.batching import count_batches, make_batches
 from training.errors import UserError, describe_stop, run_cli, stops_deferred
 from training.progress import Progress, check_not_diverged
@@ -25,14 +27,20 @@ FRAMEWORK = "tensorflow"
 
 # --------------------------------------------------------------------- model
 
-Network = collections.namedtuple("Network", "feeds loss initial_state final_state")
+Network = collections.namedtuple("Network", "feeds logits loss initial_state final_state")
 Network.__doc__ = """feeds: the word placeholders (and, batching by sentences,
-the lengths); loss: summed over each row's steps, averaged over the rows of
+the lengths); logits: [batch_size * num_steps, vocab], before the softmax;
+loss: summed over each row's steps, averaged over the rows of
 the batch; initial_state: each layer's (c, h) placeholders; final_state:
 each layer's (c, h) after the last step. The state tuples are empty unless
 batching by chunks."""
 
-Optimizer = collections.namedtuple("Optimizer", "train_op learning_rate")
+Optimizer = collections.namedtuple("Optimizer", "train_op new_learning_rate set_learning_rate "
+                                                "weight")
+Optimizer.__doc__ = """set_learning_rate: the op that sets the rate to the
+new_learning_rate placeholder, as TF's PTB tutorial does; weight: what this
+worker's loss counts for in the global batch (distributed/shards.py), 1 on
+one worker."""
 
 
 def build_network(config, is_training):
@@ -69,7 +77,7 @@ def build_network(config, is_training):
     # tutorial's scaling, which the presets' learning rates were tuned for.
     cost = tf.reshape(cost, tf.shape(next_word)) * mask
     loss = tf.reduce_sum(cost) / tf.cast(tf.shape(next_word)[0], tf.float32)
-    return Network(feeds, loss, initial_state, final_state)
+    return Network(feeds, logits, loss, initial_state, final_state)
 
 
 def state_placeholders(config):
@@ -102,19 +110,26 @@ def dropout(x, config, is_training):
     return tf.nn.dropout(x, rate=1 - config.keep_prob)
 
 
-def add_optimizer(config, loss):
-    """SGD with global-norm clipping; returns the train op and the learning-rate variable."""
+def add_optimizer(config, loss, workers):
+    """SGD with global-norm clipping of the gradient summed over the workers."""
+    # Every worker sets the same rate: any replica's assignment will do.
     learning_rate = tf.get_variable("learning_rate", [], trainable=False,
-                                    initializer=tf.zeros_initializer())
+                                    initializer=tf.zeros_initializer(),
+                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    new_learning_rate = tf.placeholder(tf.float32, [], "new_learning_rate")
+    weight = tf.placeholder_with_default(1.0, [], "weight")
     params = tf.trainable_variables()
-    grads, _ = tf.clip_by_global_norm(tf.gradients(loss, params), config.max_grad_norm)
+    grads = workers.summed(tf.gradients(loss * weight, params))
+    grads, _ = tf.clip_by_global_norm(grads, config.max_grad_norm)
     optimizer = tf.train.GradientDescentOptimizer(learning_rate)
-    return Optimizer(optimizer.apply_gradients(zip(grads, params)), learning_rate)
+    train_op = optimizer.apply_gradients(zip(workers.for_optimizer(grads), params))
+    return Optimizer(train_op, new_learning_rate, tf.assign(learning_rate, new_learning_rate),
+                     weight)
 
 
 def set_learning_rate(session, optimizer, config, epoch):
     learning_rate = learning_rate_at(config, epoch)
-    optimizer.learning_rate.load(learning_rate, session)
+    session.run(optimizer.set_learning_rate, {optimizer.new_learning_rate: learning_rate})
     return learning_rate
 
 # -------------------------------------------------------------------- device
@@ -133,37 +148,43 @@ def choose_device(device):
     return name
 
 
-def create_session(graph, config):
-    """A Session whose CPU ops use cpu_threads(config) threads."""
+def create_session(graph, config, workers):
+    """A Session (on this worker's server, if there are several) whose CPU
+    ops use cpu_threads(config) threads."""
     threads = cpu_threads(config)
     options = tf.ConfigProto(intra_op_parallelism_threads=threads,
                              inter_op_parallelism_threads=threads)
-    return tf.Session(graph=graph, config=options)
+    return tf.Session(workers.target, graph=graph, config=workers.session_options(options))
 
 # ------------------------------------------------------------- training code
 
 
-def run_epoch(session, train_op, net, batches, num_batches, label, log_lines=5):
-    """Run `net` on every mini-batch, carrying the state if there is one;
-    return its EpochStats.
+def run_epoch(session, optimizer, net, batches, num_batches, label, log_lines=5,
+              workers=ONE_WORKER):
+    """Run `net` on every (mini-batch, weight), carrying the state if there
+    is one; return its EpochStats, summed over the workers.
 
-    With a train_op this trains; with None (and the evaluation network) it evaluates.
+    With an Optimizer this trains; with None (and the evaluation network) it evaluates.
     """
     progress = Progress(label, num_batches, log_lines)
-    fetches = [net.loss, net.final_state] + ([train_op] if train_op is not None else [])
+    fetches = [net.loss, net.final_state] + ([optimizer.train_op] if optimizer else [])
     state = None
-    for batch in batches:
+    for batch, weight in batches:
         rows = batch[0].shape[0]
         feed = dict(zip(net.feeds, batch))
         feed.update(state_feed(net.initial_state, carried_state(state, rows, net.initial_state)))
-        loss, state, *_ = session.run(fetches, feed)
-        progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),
-                        computed_steps=batch[0].size)
-    return progress.finish()
+        if optimizer:
+            feed[optimizer.weight] = weight
+        loss, final_state, *_ = session.run(fetches, feed)
+        if weight:  # else a stand-in that keeps the collectives in step
+            state = final_state
+            progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),
+                            computed_steps=batch[0].size)
+    return progress.finish(workers.sum)
 
 
 def evaluate(session, eval_net, sentences, vocab, config, label):
-    batches = make_batches(load_data_tf, sentences, vocab, config)
+    batches = alone(make_batches(load_data_tf, sentences, vocab, config))
     return run_epoch(session, None, eval_net, batches, count_batches(sentences, config), label,
                      log_lines=0)
 
@@ -178,23 +199,27 @@ def save_checkpoint(session, saver, checkpoints, epoch, record):
 def restore_checkpoint(session, saver, checkpoints, epoch):
     with checkpoints.reading(epoch) as path:
         saver.restore(session, path)
-    print(f"resumed from {checkpoints.epoch_folder(epoch)}")
+    print(f"loaded {checkpoints.epoch_folder(epoch)}")
 
 # ---------------------------------------------------------------- main loop
 
 
-def build_graph(config, device):
+def build_graph(config, device, workers):
     """The graph, the training and evaluation Networks (sharing variables),
     the Optimizer, the Saver and the initializer."""
     graph = tf.Graph()
-    with graph.as_default(), tf.device(device):
+    with graph.as_default(), workers.scope(device):
         tf.set_random_seed(config.seed)
         init = tf.random_uniform_initializer(-config.init_scale, config.init_scale)
-        with tf.variable_scope("model", initializer=init):
-            net = build_network(config, is_training=True)
-            optimizer = add_optimizer(config, net.loss)
+
+        def training_network():
+            with tf.variable_scope("model", initializer=init):
+                net = build_network(config, is_training=True)
+                return net, add_optimizer(config, net.loss, workers)
+        net, optimizer = workers.each_replica(training_network)
         with tf.variable_scope("model", reuse=True):
             eval_net = build_network(config, is_training=False)
+        workers.add_sum()
         saver = tf.train.Saver(max_to_keep=None)
         initializer = tf.global_variables_initializer()
     return graph, net, eval_net, optimizer, saver, initializer
@@ -203,14 +228,16 @@ def build_graph(config, device):
 def train(config):
     """Train and evaluate as the config says; return the test result."""
     device = choose_device(config.device)  # fails before any work if it must
+    workers = join_workers()  # one, or those TF_CONFIG names
     banner = f"TensorFlow {tf.__version__} (v1 graph)"
-    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config)
-    with checkpoints.claimed(config.resume, config.overwrite) as completed:
+    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
+    with checkpoints.claimed(config.resume, config.overwrite, workers.rank) as completed:
         # 1. Describe the graph: a training network and an evaluation network sharing its variables.
-        graph, net, eval_net, optimizer, saver, initializer = build_graph(config, device)
+        graph, net, eval_net, optimizer, saver, initializer = build_graph(config, device, workers)
         # 2. The device was chosen above; 3. create the Session; 4. initialise the variables.
-        session = create_session(graph, config)
+        session = workers.session = create_session(graph, config, workers)
         session.run(initializer)
+        completed = workers.from_worker_0(completed)
         if completed:
             restore_checkpoint(session, saver, checkpoints, completed)
             metrics.start_from(checkpoints.history())
@@ -221,13 +248,20 @@ def train(config):
             for epoch in range(completed, config.max_max_epoch):
                 learning_rate = set_learning_rate(session, optimizer, config, epoch)
                 # 6. The reader: the training stream, batch_size rows of num_steps at a
-                #    time (or, batching by sentences, this epoch's shuffled sentences).
-                batches = make_batches(load_data_tf, data.train, data.vocab, config,
-                                       seed=config.seed + epoch)
-                train_stats = run_epoch(session, optimizer.train_op, net, batches,
-                                        count_batches(data.train, config),
-                                        f"epoch {epoch + 1} train")
+                #    time (or, batching by sentences, this epoch's shuffled sentences);
+                #    of several workers', this one's share.
+                batches = make_batches(load_data_tf, data.train, data.vocab,
+                                       global_batches(config, workers.count), seed=config.seed + epoch)
+                with workers.stopping_together():
+                    train_stats = run_epoch(session, optimizer, net,
+                                            shares(batches, config, workers.rank, workers.count),
+                                            count_batches(data.train, global_batches(config, workers.count)),
+                                            f"epoch {epoch + 1} train", None if workers.rank else 5,
+                                            workers)
                 check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
+                if workers.rank > 0:  # worker 0 alone evaluates, reports and saves
+                    completed = epoch + 1
+                    continue
                 valid_stats = evaluate(session, eval_net, data.valid, data.vocab, config,
                                        f"epoch {epoch + 1} valid")
                 record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
@@ -240,9 +274,16 @@ def train(config):
             stopped = stop
             print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
 
+    if workers.rank > 0:
+        return end_run(metrics, FRAMEWORK, None, completed, stopped, None)
     test_stats = evaluate(session, eval_net, data.test, data.vocab, config, "test")
+    best = checkpoints.best_epoch()
+    best_stats = None
+    if best and (best != completed or stopped):  # the model in memory is not the best
+        restore_checkpoint(session, saver, checkpoints, best)
+        best_stats = evaluate(session, eval_net, data.test, data.vocab, config, "test")
     session.close()
-    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped)
+    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped, (best, best_stats))
 
 # -------------------------------------------------------------- command line
 

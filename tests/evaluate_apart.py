@@ -5,8 +5,8 @@ Fluid-named numpy weights; print the total cost and the targets scored.
 
 Paddle's dynamic graph cannot share a process with the legacy graph, nor
 Keras 3 with the v1 graph (eager execution off), and the parity tests load
-both legacy scripts. The mapping of the weights is written here, where it
-happens.
+both legacy scripts. The weights go through trained/layout.py, the mapping
+convert.py uses.
 """
 import json
 import sys
@@ -15,65 +15,24 @@ import numpy as np
 
 from config import Config
 from ptb.corpus import EOS
-
-
-def fluid_to_today_gates(matrix):
-    """The Fluid lstm operator's gate blocks {candidate, input, forget, output}
-    -> {input, forget, candidate, output}, the order of both nn.LSTM and
-    keras.layers.LSTM, along the last axis."""
-    candidate, input_gate, forget, output = np.split(matrix.astype("float32"), 4, axis=-1)
-    return np.concatenate([input_gate, forget, candidate, output], axis=-1)
-
-
-def paddle_state_dict(weights, num_layers):
-    """Fluid's parameters in nn.LSTM's layout.
-
-    Fluid keeps a layer's input projection in an fc [input, 4H] and the
-    recurrent weights [H, 4H] and one bias [1, 4H] in the lstm operator;
-    nn.LSTM keeps weight_ih [4H, input] and weight_hh [4H, H], transposed,
-    and two biases, of which the second stays zero.
-    """
-    state = {"embedding.weight": weights["embedding"], "softmax.weight": weights["softmax_w"],
-             "softmax.bias": weights["softmax_b"].ravel()}
-    for layer in range(num_layers):
-        bias = fluid_to_today_gates(weights[f"lstm{layer}_b"]).ravel()
-        parts = {"weight_ih": fluid_to_today_gates(weights[f"lstm{layer}_input_w"]).T,
-                 "weight_hh": fluid_to_today_gates(weights[f"lstm{layer}_hidden_w"]).T,
-                 "bias_ih": bias, "bias_hh": np.zeros_like(bias)}
-        # nn.LSTM names each parameter twice: per cell, and flat for its fused kernel.
-        for part, value in parts.items():
-            state[f"lstm.{layer}.cell.{part}"] = state[f"lstm.{part}_l{layer}"] = value
-    return {name: value.astype("float32") for name, value in state.items()}
+from trained import layout
 
 
 def paddle_cost(config, weights, sentences, vocab):
     import rnnlm_paddle
     rnnlm_paddle.choose_device(config)
     model = rnnlm_paddle.build_network(config)
-    missing, unexpected = model.set_state_dict(paddle_state_dict(weights, config.num_layers))
+    missing, unexpected = model.set_state_dict(layout.framework_params("paddle", weights, config))
     assert not missing and not unexpected, (missing, unexpected)
     return rnnlm_paddle.evaluate(model, sentences, vocab, config, "paddle")
 
 
-def load_keras_weights(model, weights, num_layers):
-    """Fluid's parameters in keras.layers.LSTM's layout: kernel [input, 4H]
-    and recurrent_kernel [H, 4H], untransposed, and one bias [4H]."""
-    model.embedding.embeddings.assign(weights["embedding"])
-    for layer in range(num_layers):
-        cell = model.lstms[layer].cell
-        cell.kernel.assign(fluid_to_today_gates(weights[f"lstm{layer}_input_w"]))
-        cell.recurrent_kernel.assign(fluid_to_today_gates(weights[f"lstm{layer}_hidden_w"]))
-        cell.bias.assign(fluid_to_today_gates(weights[f"lstm{layer}_b"]).ravel())
-    model.softmax.kernel.assign(weights["softmax_w"])
-    model.softmax.bias.assign(weights["softmax_b"].ravel())
-
-
 def keras_cost(config, weights, sentences, vocab):
     import rnnlm_keras
+    from trained.keras import model_with
     rnnlm_keras.choose_device(config)
-    model = rnnlm_keras.build_network(config)
-    load_keras_weights(model, weights, config.num_layers)
-    _, eval_step = rnnlm_keras.make_steps(model, rnnlm_keras.add_optimizer(config))
+    model = model_with(config, weights)
+    _, eval_step = rnnlm_keras.make_steps(model, rnnlm_keras.add_optimizer(config), config)
     return rnnlm_keras.evaluate(eval_step, sentences, vocab, config, "keras")
 
 
@@ -83,7 +42,9 @@ def main(script, weights_path, job_path):
     config = Config(**job["config"])
     vocab = {EOS: 0, **{f"w{i}": i for i in range(1, config.vocab_size)}}
     cost = {"paddle": paddle_cost, "keras": keras_cost}[script]
-    stats = cost(config, dict(np.load(weights_path)), job["sentences"], vocab)
+    fluid_weights = dict(np.load(weights_path))
+    weights = layout.checked(layout.to_layout("fluid", fluid_weights, config), config, weights_path)
+    stats = cost(config, weights, job["sentences"], vocab)
     print(json.dumps({"cost": float(np.log(stats.ppl) * stats.targets), "targets": stats.targets}))
 
 

@@ -34,7 +34,8 @@ def test_matrix_runs_all_four_and_reports_them(data_dir, tmp_path, capsys):
     assert [row[:2] for row in rows] == [["| fluid", "sentences"], ["| fluid", "chunks"],
                                          ["| tensorflow", "sentences"], ["| tensorflow", "chunks"]]
     assert all(row[2] == "2" for row in rows)  # epochs
-    assert len({row[6] for row in rows}) == 1  # test words: the same W + L everywhere
+    assert len({row[7] for row in rows}) == 1  # test words: the same W + L everywhere
+    assert all(row[6].startswith(("1: ", "2: ")) for row in rows)  # the best epoch, its test ppl
     assert "Every run scored the same" in report
     padding = {row[0][2:] + "/" + row[1]: row[-1] for row in rows}
     assert padding["tensorflow/sentences"] != "0.0% |" and padding["fluid/sentences"] == "0.0% |"
@@ -81,8 +82,8 @@ def test_a_run_that_stopped_early_is_shown_with_its_epochs(data_dir, tmp_path, m
         "path = sys.argv[sys.argv.index('--metrics_file') + 1]\n"
         "lines = [dict(epoch=1, train_ppl=50.0, valid_ppl=60.0, words_per_sec=900.0,\n"
         "              seconds=2.0, padding=0.0),\n"
-        "         dict(test_ppl=70.0, test_words=389, epochs=1, interrupted=True,\n"
-        "              peak_memory_mb=300.0)]\n"
+        "         dict(test_ppl=70.0, test_words=389, epochs=1, best_epoch=1,\n"
+        "              best_test_ppl=69.0, interrupted=True, peak_memory_mb=300.0)]\n"
         "open(path, 'w').write(''.join(json.dumps(line) + '\\n' for line in lines))\n"
         "print('stopped by SIGTERM', file=sys.stderr)\n"
         "sys.exit(143)\n")
@@ -92,7 +93,8 @@ def test_a_run_that_stopped_early_is_shown_with_its_epochs(data_dir, tmp_path, m
         compare.main(["--data_dir", data_dir, "--out", str(out), *TINY])
     report = (out / "comparison.md").read_text()
     fluid, _ = table_lines(report)
-    assert fluid.startswith("| fluid | sentences | stopped after 1 | 50.00 | 60.00 | 70.00 | 389 |")
+    assert fluid.startswith("| fluid | sentences | stopped after 1 | 50.00 | 60.00 | 70.00 | 1: 69.00 "
+                            "| 389 |")
     assert "- fluid/sentences: stopped, stopped by SIGTERM" in report
 
 

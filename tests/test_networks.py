@@ -15,8 +15,10 @@ import rnnlm_tensorflow
 from compat.paddle_fluid import paddle
 from compat.tf_v1 import tf
 from config import Config
+from distributed.shards import alone
 from ptb import batching, corpus
 from ptb.corpus import EOS
+from trained import layout
 
 VOCAB = {EOS: 0, **{f"w{i}": i for i in range(1, 12)}}
 SENTENCES = [[1, 2, 3, 4, 5], [6, 7], [8], [9, 10, 11, 1, 2, 3, 4]]
@@ -86,7 +88,7 @@ def chunk_runner(framework):
             exe, program, net, lambda: iter(batches), len(batches), paddle.CPUPlace(), "t", 0))
     session, net = tf_session(CHUNKS)
     return lambda batches: total_cost(rnnlm_tensorflow.run_epoch(
-        session, None, net, batches, len(batches), "t", log_lines=0))
+        session, None, net, alone(batches), len(batches), "t", log_lines=0))
 
 
 def chunks(framework, sentences, batch_size, num_steps):
@@ -138,13 +140,6 @@ def test_fluid_gradients_match_finite_differences():
         assert float((grad * direction).sum()) == pytest.approx(numeric, rel=5e-2, abs=2e-3), param.name
 
 
-def paddle_to_tf_gates(matrix):
-    """Paddle's lstm gate blocks {candidate, input, forget, output} -> BasicLSTMCell's
-    {input, candidate, forget, output}, along the last axis."""
-    candidate, input_gate, forget, output = np.split(matrix, 4, axis=-1)
-    return np.concatenate([input_gate, candidate, forget, output], axis=-1)
-
-
 @pytest.mark.parametrize("batching", ["sentences", "chunks"])
 def test_both_frameworks_compute_the_same_loss(batching):
     """Identical weights from one numpy source, the same text, batched the
@@ -153,7 +148,8 @@ def test_both_frameworks_compute_the_same_loss(batching):
     Paddle splits a layer into fc weights [input, 4H] and the lstm operator's
     recurrent weights [H, 4H] and bias [1, 4H]; BasicLSTMCell stacks input and
     recurrent rows into one kernel [input + H, 4H] with a bias [4H], gates in
-    another order, and adds forget_bias (0.0 here) to the forget gate.
+    another order (trained/layout.py, which convert.py uses), and adds
+    forget_bias (0.0 here) to the forget gate.
     Batching by sentences, TensorFlow pads the 2-, 6- and 8-target sentences
     of a batch to 8 steps where Fluid does not: the padding must not count.
     """
@@ -164,16 +160,9 @@ def test_both_frameworks_compute_the_same_loss(batching):
                for param in program.all_parameters()}
     session, tf_net = tf_session(config)
     variables = {v.op.name: v for v in session.graph.get_collection("variables")}
-    for name in ("embedding", "softmax_w", "softmax_b"):
-        variables[f"model/{name}"].load(weights[name].reshape(variables[f"model/{name}"].shape),
-                                        session)
-    for layer in range(config.num_layers):
-        cell = f"model/rnn/multi_rnn_cell/cell_{layer}/basic_lstm_cell"
-        kernel = np.concatenate([weights[f"lstm{layer}_input_w"],
-                                 weights[f"lstm{layer}_hidden_w"]], axis=0)
-        variables[f"{cell}/kernel"].load(paddle_to_tf_gates(kernel), session)
-        variables[f"{cell}/bias"].load(paddle_to_tf_gates(weights[f"lstm{layer}_b"]).ravel(),
-                                       session)
+    shared = layout.checked(layout.to_layout("fluid", weights, config), config, "fluid")
+    for name, value in layout.framework_params("tensorflow", shared, config).items():
+        variables[name].load(value, session)
 
     sentences = [SENTENCES[2], SENTENCES[0], SENTENCES[3]] * 2
     fluid = rnnlm_fluid.evaluate(exe, program, net, sentences, VOCAB, config, paddle.CPUPlace(),

@@ -24,7 +24,8 @@ TODAYS = ("keras", "paddle")
 TINY_MODEL = ["--num_layers", "1", "--hidden_size", "32", "--batch_size", "10"]
 EPOCH_FIELDS = {"framework", "model", "batching", "epoch", "learning_rate", "train_ppl",
                 "valid_ppl", "words_per_sec", "seconds", "padding"}
-TEST_FIELDS = {"framework", "test_ppl", "test_words", "epochs", "interrupted", "peak_memory_mb"}
+TEST_FIELDS = {"framework", "test_ppl", "test_words", "epochs", "best_epoch", "best_test_ppl",
+               "interrupted", "peak_memory_mb"}
 RUNS = [(framework, batching) for framework in [*sorted(SCRIPTS), *TODAYS]
         for batching in ("chunks", "sentences")]
 

@@ -3,11 +3,14 @@
     save_dir/
       .lock            held by the run using the folder; the kernel releases it
                        when that process ends, even by kill -9
-      epoch1/ ...      each epoch's parameters, written under a temporary name
-                       and renamed into place once complete
+      epoch9/ epoch13/ the parameters of the last epoch and of the best one
+                       (lowest valid perplexity), each written under a
+                       temporary name and renamed into place once complete;
+                       the others are removed once the marker has moved on
+      vocab.txt        the words, one a line in id order, for using the model
       checkpoint.json  the last complete epoch, what makes the model what it is,
-                       and the metrics of every epoch it holds; replaced
-                       atomically, after the epoch's folder
+                       the whole config, and the metrics of every epoch it
+                       holds; replaced atomically, after the epoch's folder
 
 Each framework's saver writes into the folder that `writing` gives it and
 reads from the one that `reading` gives it.
@@ -24,36 +27,59 @@ from training.errors import UserError
 from training.reports import replace_file, strict_json
 
 MARKER = "checkpoint.json"
+VOCAB = "vocab.txt"
 LOCK = ".lock"
 EPOCH_FOLDER = re.compile(r"^(epoch\d+|\.epoch\d+\.partial)$")
 # What makes a checkpoint's model and run what they are. A resumed run must
 # match on all of them; the learning rate, its schedule and the number of
 # epochs may change.
 IDENTITY = ("framework", "model", "num_layers", "hidden_size", "vocab_size", "vocabulary",
-            "batching", "batch_size", "num_steps", "max_sentence_length", "keep_prob", "seed")
+            "batching", "batch_size", "num_steps", "max_sentence_length", "keep_prob", "seed",
+            "workers")
 
 
 def run_identity(framework, config, vocab):
     """The IDENTITY fields of this run; `vocabulary` is a hash of the word ids."""
-    words = "\n".join(sorted(vocab, key=vocab.get))
-    vocabulary = hashlib.sha256(words.encode("utf-8")).hexdigest()[:16]
-    fields = dict(vars(config), framework=framework, vocabulary=vocabulary)
+    fields = dict(vars(config), framework=framework, vocabulary=vocabulary_hash(vocab))
     return {name: fields[name] for name in IDENTITY}
+
+
+def vocab_text(vocab):
+    """The words in id order, one a line."""
+    return "".join(word + "\n" for word in sorted(vocab, key=vocab.get))
+
+
+def vocabulary_hash(vocab):
+    return hashlib.sha256(vocab_text(vocab).rstrip("\n").encode("utf-8")).hexdigest()[:16]
+
+
+def best_epoch(history):
+    """The epoch of lowest valid perplexity in a marker's history (the first
+    of equals), or None if none has a finite one."""
+    finite = [line for line in history if line.get("valid_ppl") is not None]
+    return min(finite, key=lambda line: line["valid_ppl"])["epoch"] if finite else None
 
 
 class CheckpointFolder:
     """--save_dir for one run: claim it, then save and load whole epochs."""
 
-    def __init__(self, save_dir, identity):
+    def __init__(self, save_dir, identity, config=None, vocab=None):
         self.save_dir = save_dir
         self.identity = identity
+        self.config = config
+        self.vocab = vocab
         self.marker = os.path.join(save_dir, MARKER)
 
     @contextlib.contextmanager
-    def claimed(self, resume, overwrite):
+    def claimed(self, resume, overwrite, rank=0):
         """Hold the folder for this run; yield the epoch to start from (0, or
         the last saved one with resume). A folder this created is removed
-        again if the run fails before saving anything."""
+        again if the run fails before saving anything. Of several workers
+        only worker 0 (`rank` 0) claims it; the others yield 0, and learn the
+        epoch from worker 0."""
+        if rank > 0:
+            yield 0
+            return
         created = not os.path.isdir(self.save_dir)
         lock = self._lock()
         try:
@@ -98,7 +124,7 @@ class CheckpointFolder:
 
     def _check_identity(self, saved):
         for name in IDENTITY:
-            theirs, mine = saved.get(name), self.identity[name]
+            theirs, mine = saved.get(name, 1 if name == "workers" else None), self.identity[name]
             if theirs == mine:
                 continue
             if name == "vocabulary":
@@ -108,18 +134,23 @@ class CheckpointFolder:
                             "with the checkpoint's settings, or pass --overwrite to start over")
 
     def read_marker(self):
-        """{"epoch": N, "identity": {...}, "history": [...]} of the last
-        complete epoch, or None."""
+        """{"epoch": N, "identity": {...}, "config": {...}, "history": [...]}
+        of the last complete epoch, or None."""
         if not os.path.exists(self.marker):
             return None
         try:
             with open(self.marker, encoding="utf-8") as marker:
                 saved = json.load(marker)
             return {"epoch": int(saved["epoch"]), "identity": dict(saved["identity"]),
-                    "history": list(saved["history"])}
+                    "config": dict(saved["config"]), "history": list(saved["history"])}
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise UserError(f"cannot read {self.marker} ({error}); pass --overwrite to start "
                             "over") from None
+
+    def best_epoch(self):
+        """The saved epoch of lowest valid perplexity, or None before the first."""
+        saved = self.read_marker()
+        return best_epoch(saved["history"]) if saved else None
 
     def epoch_folder(self, epoch):
         return os.path.join(self.save_dir, f"epoch{epoch}")
@@ -129,11 +160,12 @@ class CheckpointFolder:
         return self.read_marker()["history"]
 
     @contextlib.contextmanager
-    def writing(self, epoch, record):
+    def writing(self, epoch, record, earlier=None):
         """Yield the path prefix to save `epoch` under. When the block ends
         the folder is renamed into place and the marker moved onto it, with
-        the epoch's metrics `record`; if it fails, the partial folder is
-        removed and the marker stays."""
+        the epoch's metrics `record` after those of the epochs before it
+        (from the marker, unless given as `earlier`); if it fails, the
+        partial folder is removed and the marker stays."""
         partial = os.path.join(self.save_dir, f".epoch{epoch}.partial")
         shutil.rmtree(partial, ignore_errors=True)
         os.makedirs(partial)
@@ -150,27 +182,40 @@ class CheckpointFolder:
         shutil.rmtree(final, ignore_errors=True)
         os.replace(partial, final)
         saved = self.read_marker()
-        history = [line for line in (saved["history"] if saved else []) if line["epoch"] < epoch]
-        self._write_marker(epoch, [*history, record])
+        if earlier is None:
+            earlier = saved["history"] if saved else []
+        history = [line for line in earlier if line["epoch"] < epoch]
+        history.append(record)
+        replace_file(os.path.join(self.save_dir, VOCAB), vocab_text(self.vocab))
+        self._write_marker(epoch, history)
+        self._remove_epochs_but(epoch, best_epoch(history))
 
     @contextlib.contextmanager
-    def reading(self, epoch):
+    def reading(self, epoch, who="--resume", advice="pass --overwrite to start over"):
         """Yield the path prefix `epoch` was saved under; whatever the
-        framework raises while loading it becomes one line."""
+        framework raises while loading it becomes one line, which begins
+        with `who` and ends with `advice`."""
         folder = self.epoch_folder(epoch)
         if not os.path.isdir(folder):
-            raise UserError(f"--resume: {self.marker} names epoch {epoch}, but {folder} is "
-                            "missing; pass --overwrite to start over")
+            raise UserError(f"{who}: {self.marker} names epoch {epoch}, but {folder} is "
+                            f"missing; {advice}")
         try:
             yield os.path.join(folder, "model")
+        except UserError:
+            raise
         except Exception as error:  # each framework has its own errors for a damaged file
-            raise UserError(f"--resume: cannot load the checkpoint in {folder} "
-                            f"({first_line(error)}); it is damaged: pass --overwrite to start "
-                            "over") from None
+            raise UserError(f"{who}: cannot load the checkpoint in {folder} "
+                            f"({first_line(error)}); it is damaged: {advice}") from None
 
     def _write_marker(self, epoch, history):
         replace_file(self.marker, strict_json({"epoch": epoch, "identity": self.identity,
-                                               "history": history}))
+                                               "config": self.config, "history": history}))
+
+    def _remove_epochs_but(self, *kept):
+        # Only after the marker has moved on, so it never names a removed folder.
+        for name in self._epoch_folders():
+            if name not in {f"epoch{epoch}" for epoch in kept}:
+                shutil.rmtree(os.path.join(self.save_dir, name), ignore_errors=True)
 
     def _epoch_folders(self):
         return [name for name in os.listdir(self.save_dir) if EPOCH_FOLDER.match(name)]
@@ -184,7 +229,7 @@ class CheckpointFolder:
     def _remove_checkpoints(self):
         for name in self._epoch_folders():
             shutil.rmtree(os.path.join(self.save_dir, name), ignore_errors=True)
-        for name in (MARKER, MARKER + ".partial"):
+        for name in (MARKER, MARKER + ".partial", VOCAB):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(self.save_dir, name))
 

@@ -35,13 +35,14 @@ class Progress:
 
     A terminal gets a bar redrawn in place; a log file gets about
     `log_lines` plain lines (none if 0), so that piped output stays short.
+    With log_lines None nothing is shown: a worker other than worker 0.
     """
 
     def __init__(self, label, total_batches, log_lines, stream=sys.stdout):
         self.label = label
         self.total_batches = total_batches
         self.stream = stream
-        self.is_terminal = stream.isatty()
+        self.is_terminal = stream.isatty() and log_lines is not None
         self.every = max(1, total_batches // log_lines) if log_lines else None
         self.cost = 0.0
         self.targets = 0
@@ -66,14 +67,17 @@ class Progress:
         elif self.every and self.batches % self.every == 0 and self.batches < self.total_batches:
             print(self._status(), file=self.stream, flush=True)
 
-    def finish(self):
-        """End the bar; return the epoch's EpochStats."""
+    def finish(self, summed=None):
+        """End the bar; return the epoch's EpochStats, its totals summed
+        over the workers by `summed` (a function of a list of numbers), if given."""
         if self.is_terminal:
             print(file=self.stream)
         seconds = self.seconds()
-        padding = 1 - self.targets / max(self.computed_steps, 1)
-        return EpochStats(perplexity(self.cost, self.targets), self.targets / seconds, seconds,
-                          self.targets, padding)
+        totals = [self.cost, self.targets, self.computed_steps]
+        cost, targets, computed_steps = summed(totals) if summed else totals
+        padding = 1 - targets / max(computed_steps, 1)
+        return EpochStats(perplexity(cost, targets), targets / seconds, seconds, int(targets),
+                          padding)
 
     def seconds(self):
         return max(time.perf_counter() - self.start, 1e-9)

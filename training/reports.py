@@ -97,14 +97,19 @@ def report_epoch(metrics, config, record):
     metrics.write(record)
 
 
-def report_test(metrics, framework, test, epochs, interrupted):
+def report_test(metrics, framework, test, epochs, best, interrupted):
     """Print and write the test result of a model trained for `epochs` whole
-    epochs (and part of the next, if interrupted) and the run's peak memory;
-    return them."""
-    note = f" (interrupted: {epochs} whole epochs and part of the next)" if interrupted else ""
-    print(f"test ppl {test.ppl:.2f} over {test.targets} words{note}")
+    epochs (and part of the next, if interrupted), that of the best epoch
+    (`best`: its number and test stats, None if they are `test`'s) and the
+    run's peak memory; return them."""
+    note = f"interrupted: {epochs} whole epochs and part of the next" if interrupted else "last"
+    best_epoch, best_test = best
+    best_ppl = (best_test or test).ppl if best_epoch else None
+    best_note = f"; best valid ppl at epoch {best_epoch}: test ppl {best_ppl:.2f}" if best_epoch else ""
+    print(f"test ppl {test.ppl:.2f} over {test.targets} words ({note}){best_note}")
     result = dict(framework=framework, test_ppl=test.ppl, test_words=test.targets, epochs=epochs,
-                  interrupted=interrupted, peak_memory_mb=peak_memory_mb())
+                  best_epoch=best_epoch, best_test_ppl=best_ppl, interrupted=interrupted,
+                  peak_memory_mb=peak_memory_mb())
     metrics.write(result)
     return result
 

@@ -1,0 +1,1 @@
+"""Data-parallel training on each framework's own distributed engine."""

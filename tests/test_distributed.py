@@ -1,0 +1,154 @@
+"""Data-parallel training on each framework's own engine, on 2 local CPU
+processes at the `test` preset: 2 workers with batch b end an epoch with
+the weights of 1 worker with batch 2b, and a worker that dies stops the
+others with one line."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from config import Config
+from distributed.shards import shares
+from tests.corpora import write_grammar_corpus
+from trained import layout
+from trained.saved import open_checkpoint
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Batch sizes whose global batches leave a short last batch and a chunk
+# tail on this corpus: some steps give a worker an empty share.
+BATCH = 7
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return str(write_grammar_corpus(tmp_path_factory.mktemp("grammar"), train_lines=300))
+
+
+def arange_batches(rows, steps, batch_size, tail=0):
+    """Chunk batches of ids numbered row by row, and an optional one-row tail."""
+    ids = np.arange(rows * steps, dtype=np.int32).reshape(rows, steps)
+    batches = [(ids, ids + 1)]
+    if tail:
+        batches.append((np.full((1, tail), -1, np.int32), np.full((1, tail), -1, np.int32)))
+    return batches
+
+
+def test_each_worker_takes_its_rows_and_the_tail_goes_to_the_last():
+    config = Config(batching="chunks", batch_size=2)
+    batches = arange_batches(rows=4, steps=3, batch_size=4, tail=2)
+    first = list(shares(batches, config, rank=0, count=2))
+    last = list(shares(batches, config, rank=1, count=2))
+    assert first[0][0][0].tolist() == [[0, 1, 2], [3, 4, 5]] and first[0][1] == 0.5
+    assert last[0][0][0].tolist() == [[6, 7, 8], [9, 10, 11]] and last[0][1] == 0.5
+    assert first[1][1] == 0.0 and first[1][0][0].shape == (1, 1)  # a stand-in
+    assert last[1][0][0].tolist() == [[-1, -1]] and last[1][1] == 1.0
+
+
+def test_a_short_last_batch_of_sentences_is_shared_by_rows():
+    config = Config(batching="sentences", batch_size=2)
+    lengths = np.array([3, 1, 2], np.int32)
+    words = np.array([[1, 2, 3], [4, 0, 0], [5, 6, 0]], np.int32)
+    (part0, weight0), = shares([(words, words, lengths)], config, rank=0, count=2)
+    (part1, weight1), = shares([(words, words, lengths)], config, rank=1, count=2)
+    assert part0[0].tolist() == [[1, 2, 3], [4, 0, 0]] and weight0 == pytest.approx(2 / 3)
+    assert part1[0].tolist() == [[5, 6]] and weight1 == pytest.approx(1 / 3)  # its own longest
+
+
+def launch(framework, *args):
+    """The command line that starts 2 workers of rnnlm_FRAMEWORK.py."""
+    if framework == "paddle":
+        return [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+                "--log_dir", os.path.join(args[args.index("--save_dir") + 1] + "-logs"),
+                "rnnlm_paddle.py", *args]
+    return [sys.executable, "launch_tf.py", "--workers", "2", f"rnnlm_{framework}.py", *args]
+
+
+def flags(data_dir, folder, batching, batch_size, *more):
+    """The flags of a one-epoch run; `more` comes last, so it may override them."""
+    return ["--model", "test", "--data_dir", data_dir, "--device", "cpu", "--threads", "1",
+            "--batching", batching, "--batch_size", str(batch_size), "--epochs", "1",
+            "--save_dir", os.path.join(folder, "ck"),
+            "--metrics_file", os.path.join(folder, "metrics.jsonl"), *more]
+
+
+def run(command):
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def weights(folder, framework):
+    saved = open_checkpoint(os.path.join(folder, "ck"))
+    path = os.path.join(folder, "ck", f"epoch{saved.epoch}", "model")
+    return saved.config, layout.read_weights(framework, path, saved.config)
+
+
+def metrics(folder):
+    with open(os.path.join(folder, "metrics.jsonl"), encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
+@pytest.mark.parametrize("framework, batching", [("tensorflow", "chunks"), ("keras", "sentences"),
+                                                 ("paddle", "sentences")])
+def test_two_workers_update_as_one_worker_with_their_global_batch(framework, batching, data_dir,
+                                                                 tmp_path):
+    two, one = str(tmp_path / "two"), str(tmp_path / "one")
+    run(launch(framework, *flags(data_dir, two, batching, BATCH)))
+    run([sys.executable, f"rnnlm_{framework}.py", *flags(data_dir, one, batching, 2 * BATCH)])
+    (config_two, after_two), (config_one, after_one) = weights(two, framework), weights(one, framework)
+    assert (config_two.workers, config_one.workers) == (2, 1)
+    for name, value in after_one.items():
+        np.testing.assert_allclose(after_two[name], value, rtol=0, atol=1e-5, err_msg=name)
+    # Worker 0 alone wrote the metrics, of the whole global batch.
+    (epoch_two, test_two), (epoch_one, test_one) = metrics(two), metrics(one)
+    for key in ("train_ppl", "valid_ppl", "padding"):
+        assert epoch_two[key] == pytest.approx(epoch_one[key], rel=1e-4, abs=1e-9), key
+    assert test_two["test_ppl"] == pytest.approx(test_one["test_ppl"], rel=1e-4)
+
+
+@pytest.mark.parametrize("framework", ["tensorflow", "paddle"])
+def test_a_resumed_pair_continues_and_another_number_of_workers_is_refused(framework, data_dir,
+                                                                          tmp_path):
+    folder = str(tmp_path)
+    batching = {"tensorflow": "chunks", "paddle": "sentences"}[framework]
+    run(launch(framework, *flags(data_dir, folder, batching, BATCH)))
+    run(launch(framework, *flags(data_dir, folder, batching, BATCH, "--epochs", "2", "--resume")))
+    assert [line.get("epoch") for line in metrics(folder)] == [1, 2, None]
+    alone = subprocess.run([sys.executable, f"rnnlm_{framework}.py",
+                            *flags(data_dir, folder, batching, BATCH, "--resume")],
+                           cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert alone.returncode == 1 and "Traceback" not in alone.stderr
+    assert "workers is 2 in the checkpoint, 1 asked" in alone.stderr.strip().splitlines()[-1]
+
+
+def test_a_worker_that_dies_stops_the_others_with_one_line(data_dir, tmp_path):
+    command = launch("tensorflow", *flags(data_dir, str(tmp_path), "chunks", 1, "--epochs", "1000"))
+    launcher = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    for line in launcher.stdout:  # worker 0 prints the epoch lines
+        if line.startswith("epoch 1/"):
+            break
+    workers = subprocess.run(["pgrep", "-f", "-P", str(launcher.pid), "rnnlm_tensorflow.py"],
+                             capture_output=True, text=True).stdout.split()
+    started = time.monotonic()
+    os.kill(int(workers[-1]), signal.SIGKILL)
+    _, stderr = launcher.communicate(timeout=120)
+    assert launcher.returncode == 1 and time.monotonic() - started < 60
+    assert stderr.strip().splitlines()[-1].startswith("error: a worker of rnnlm_tensorflow.py "
+                                                      "exited with code -9")
+
+
+def test_the_fluid_script_refuses_workers_in_one_line(data_dir, tmp_path):
+    env = dict(os.environ, PADDLE_TRAINERS_NUM="2", PADDLE_TRAINER_ID="0")
+    result = subprocess.run([sys.executable, "rnnlm_fluid.py", *flags(data_dir, str(tmp_path),
+                                                                      "sentences", BATCH)],
+                            cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: rnnlm_fluid.py trains on one worker") and "CUDA or XPU" in last
+    assert os.listdir(tmp_path) == []

@@ -1,0 +1,281 @@
+"""Using what was trained, for all four scripts at the `test` preset: the
+best checkpoint, export.py and score.py (the same perplexity as the
+training run's test evaluation), generate.py, and convert.py around the
+whole circle of scripts. Every command runs as a user runs it, in a process
+of its own."""
+import json
+import os
+import pickle
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from config import DEFAULT_BATCHING
+from tests.corpora import write_grammar_corpus
+from training.checkpoints import CheckpointFolder, best_epoch
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FRAMEWORKS = list(DEFAULT_BATCHING)
+# Scripts in the order convert.py carries a checkpoint around the circle.
+CIRCLE = ["fluid", "tensorflow", "keras", "paddle", "fluid"]
+
+
+def run(script, *args):
+    """Run a command of the repository; return the finished process."""
+    return subprocess.run([sys.executable, script, *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+
+
+def succeeded(result):
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def one_line_error(result, message):
+    """The command failed with one `error:` line holding `message`, no traceback."""
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error:") and re.search(message, last), last
+
+
+def last_metrics(folder):
+    return read_last_line(os.path.join(folder, "metrics.jsonl"))
+
+
+def read_last_line(path):
+    with open(path, encoding="utf-8") as lines:
+        return json.loads(lines.read().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return str(write_grammar_corpus(tmp_path_factory.mktemp("grammar"), train_lines=300))
+
+
+def train(framework, data_dir, folder, *more):
+    succeeded(run(f"rnnlm_{framework}.py", "--model", "test", "--data_dir", data_dir,
+                  "--device", "cpu", "--save_dir", os.path.join(folder, "ck"),
+                  "--metrics_file", os.path.join(folder, "metrics.jsonl"), *more))
+    return os.path.join(folder, "ck")
+
+
+@pytest.fixture(scope="module", params=FRAMEWORKS)
+def trained(request, data_dir, tmp_path_factory):
+    """(framework, run folder, checkpoint folder): two epochs of the script,
+    batching as it does by default."""
+    folder = str(tmp_path_factory.mktemp(request.param))
+    return request.param, folder, train(request.param, data_dir, folder, "--epochs", "2")
+
+# ----------------------------------------------------------- best checkpoint
+
+
+class FakeSaver:
+    def __init__(self, folder):
+        self.folder = folder
+
+    def save(self, epoch, valid_ppl):
+        with self.folder.writing(epoch, {"epoch": epoch, "valid_ppl": valid_ppl}) as path:
+            with open(path + ".bin", "w") as out:
+                out.write(str(epoch))
+
+
+def test_the_folder_keeps_the_last_epoch_and_the_best(tmp_path):
+    folder = CheckpointFolder(str(tmp_path / "ck"), {"framework": "x"}, {}, {"<eos>": 0})
+    saver = FakeSaver(folder)
+    with folder.claimed(resume=False, overwrite=False):
+        for epoch, valid_ppl in enumerate([90.0, 80.0, 85.0, 81.0, None], start=1):
+            saver.save(epoch, valid_ppl)
+            kept = sorted(name for name in os.listdir(tmp_path / "ck") if name.startswith("epoch"))
+            assert kept == sorted({f"epoch{epoch}", f"epoch{min(epoch, 2)}"})
+    assert folder.best_epoch() == 2
+    assert best_epoch([{"epoch": 1, "valid_ppl": None}]) is None
+
+
+@pytest.fixture(scope="module")
+def best_earlier(data_dir, tmp_path_factory):
+    """(run folder, checkpoint, the test line of epoch 1 on its own) of a
+    Fluid run whose best epoch (1) is not its last (2)."""
+    folder = str(tmp_path_factory.mktemp("best-earlier"))
+    first = train("fluid", data_dir, os.path.join(folder, "one"), "--epochs", "1")
+    shutil.copytree(first, os.path.join(folder, "two", "ck"))
+    marker = os.path.join(folder, "two", "ck", "checkpoint.json")
+    with open(marker, encoding="utf-8") as text:
+        saved = json.load(text)
+    saved["history"][0]["valid_ppl"] = 1.0  # no second epoch can beat it
+    with open(marker, "w", encoding="utf-8") as text:
+        json.dump(saved, text)
+    train("fluid", data_dir, os.path.join(folder, "two"), "--epochs", "2", "--resume")
+    return folder, os.path.join(folder, "two", "ck"), last_metrics(os.path.join(folder, "one"))
+
+
+def test_a_run_reports_the_test_perplexity_of_its_best_epoch_too(best_earlier):
+    """The best epoch is an earlier one: its checkpoint is kept and tested."""
+    folder, checkpoint, one = best_earlier
+    two = last_metrics(os.path.join(folder, "two"))
+    assert (two["epochs"], two["best_epoch"], one["best_epoch"]) == (2, 1, 1)
+    assert two["best_test_ppl"] == pytest.approx(one["test_ppl"], rel=1e-6)
+    assert two["test_ppl"] != pytest.approx(one["test_ppl"], rel=1e-4)
+    assert sorted(os.listdir(checkpoint)) == [".lock", "checkpoint.json", "epoch1", "epoch2",
+                                              "vocab.txt"]
+
+# ---------------------------------------------------------- export and score
+
+
+@pytest.fixture(scope="module")
+def exported(trained, tmp_path_factory):
+    """(framework, run folder, export folder) of each script's trained checkpoint."""
+    framework, folder, checkpoint = trained
+    export = tmp_path_factory.mktemp(f"{framework}-export") / "export"
+    succeeded(run("export.py", "--checkpoint", checkpoint, "--out", export))
+    return framework, folder, export
+
+
+def test_the_export_scores_the_test_split_as_training_did(exported, data_dir):
+    framework, folder, export = exported
+    meta = json.loads((export / "export.json").read_text())
+    assert (meta["framework"], meta["epoch"]) == (framework, 2)
+    assert not [name for name in os.listdir(export.parent) if name.endswith(".partial")]
+    test_split = os.path.join(data_dir, "ptb.test.txt")
+    *lines, last = succeeded(run("score.py", export, test_split, "--per_sentence")).splitlines()
+    ppl = float(re.match(r"perplexity (\S+) over", last)[1])
+    assert ppl == pytest.approx(last_metrics(folder)["test_ppl"], rel=1e-4)
+    # Each sentence on its own, from a zero state: as the evaluation of a
+    # model batched by sentences, in file order.
+    sentences = [line.split() for line in open(test_split, encoding="utf-8") if line.split()]
+    assert [line.split("\t")[1].split() for line in lines] == sentences
+    log_probs = [float(line.split("\t")[0]) for line in lines]
+    assert all(log_prob < 0 for log_prob in log_probs)
+    by_sentence = np.exp(-sum(log_probs) / sum(len(words) + 1 for words in sentences))
+    if meta["config"]["batching"] == "sentences":
+        assert by_sentence == pytest.approx(ppl, rel=1e-4)
+    else:  # chunks carry the context across sentences: another, close number
+        assert 0.5 * ppl < by_sentence < 1.5 * ppl
+
+
+def test_an_export_is_complete_or_absent(trained, tmp_path):
+    _, _, original = trained
+    checkpoint = tmp_path / "ck"
+    shutil.copytree(original, checkpoint)
+    parameters = [name for name in os.listdir(checkpoint / "epoch2")
+                  if not name.endswith((".pdmodel", ".pdopt", ".index"))][0]
+    (checkpoint / "epoch2" / parameters).write_bytes(b"\x13\x37" * 100)
+    one_line_error(run("export.py", "--checkpoint", checkpoint, "--out", tmp_path / "export"),
+                   "cannot load the checkpoint in .* damaged")
+    assert sorted(os.listdir(tmp_path)) == ["ck"]
+
+
+def test_an_incomplete_or_damaged_export_is_one_line(exported, data_dir, tmp_path):
+    _, _, original = exported
+    export = tmp_path / "export"
+    shutil.copytree(original, export)
+    test_split = os.path.join(data_dir, "ptb.test.txt")
+    model_file = json.loads((export / "export.json").read_text())["files"][0]
+    (export / model_file).write_bytes(b"\x13\x37" * 100)
+    one_line_error(run("score.py", export, test_split), f"{model_file} changed .* damaged")
+    (export / model_file).unlink()
+    one_line_error(run("score.py", export, test_split), "not a complete export")
+    (export / "export.json").unlink()
+    one_line_error(run("score.py", export, test_split), "not a complete export")
+
+# ------------------------------------------------------------------ generate
+
+
+def generate(checkpoint, *flags):
+    return succeeded(run("generate.py", "--checkpoint", checkpoint, *flags))
+
+
+def test_generate_samples_one_sentence_a_line(best_earlier):
+    """Through a Fluid export and paddle.inference; the grammar test below
+    samples through a SavedModel."""
+    _, checkpoint, _ = best_earlier
+    text = generate(checkpoint, "--words", "40", "--seed", "3", "--prompt", "the cat zebra")
+    assert text.startswith("the cat <unk> ")  # the prompt, its unknown word as <unk>
+    words = text.split()
+    assert len(words) - 3 + text.count("\n") == 40  # 40 words drawn, sentence ends included
+    vocabulary = set(open(os.path.join(checkpoint, "vocab.txt"), encoding="utf-8").read().split())
+    assert set(words) <= vocabulary - {"<eos>"}
+
+
+def test_the_commands_refuse_in_one_line(tmp_path):
+    one_line_error(run("generate.py", "--checkpoint", tmp_path), "not a checkpoint folder")
+    one_line_error(run("export.py", "--checkpoint", tmp_path, "--out", tmp_path / "x"),
+                   "not a checkpoint folder")
+    one_line_error(run("convert.py", "--checkpoint", tmp_path, "--to", "keras", "--out",
+                       tmp_path / "x"), "not a checkpoint folder")
+    one_line_error(run("score.py", tmp_path, tmp_path / "text.txt"), "not a complete export")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_trained_model_samples_its_grammar(data_dir, tmp_path):
+    """Sentences of a model that learned the grammar mostly follow it; those
+    of the same model untrained (one epoch at a tiny learning rate) do not.
+    The same seed gives the same text. A prompt of no words is refused."""
+    grammar = re.compile(r"(the|a) \w+ (sees the|likes a|finds the|hears a) \w+( \w+)?")
+    tiny = ["--model", "small", "--num_layers", "1", "--hidden_size", "32", "--batch_size", "10",
+            "--batching", "chunks"]
+    learned = train("tensorflow", data_dir, str(tmp_path / "a"), *tiny, "--epochs", "5")
+    untrained = train("tensorflow", data_dir, str(tmp_path / "b"), *tiny, "--epochs", "1",
+                      "--learning_rate", "1e-6")
+
+    def share_grammatical(text):
+        lines = text.splitlines()[:-1]
+        return sum(bool(grammar.fullmatch(line)) for line in lines) / len(lines)
+    sample = generate(learned, "--words", "300", "--temperature", "0.7")
+    assert share_grammatical(sample) > 0.7
+    assert share_grammatical(generate(untrained, "--words", "300", "--temperature", "0.7")) < 0.2
+    assert generate(learned, "--words", "300", "--temperature", "0.7") == sample  # the same seed
+    one_line_error(run("generate.py", "--checkpoint", learned, "--prompt", "  "),
+                   "--prompt has no words")
+
+# ------------------------------------------------------------------- convert
+
+
+def fluid_parameters(checkpoint, epoch):
+    with open(os.path.join(checkpoint, f"epoch{epoch}", "model.pdparams"), "rb") as saved:
+        return pickle.load(saved)
+
+
+def test_convert_around_the_circle_keeps_the_weights_and_the_perplexity(best_earlier, tmp_path):
+    """fluid -> tensorflow -> keras -> paddle -> fluid, a checkpoint with a
+    best epoch before its last: each script evaluates its converted
+    checkpoint to the test perplexities of the original, last and best, and
+    the circle gives the original weights of both back."""
+    folder, checkpoint, _ = best_earlier
+    original = last_metrics(os.path.join(folder, "two"))
+    current = checkpoint
+    for step, target in enumerate(CIRCLE[1:]):
+        out = tmp_path / f"{step}-{target}"
+        printed = succeeded(run("convert.py", "--checkpoint", current, "--to", target,
+                                "--out", out))
+        command = printed.strip().splitlines()[-1].split()
+        assert command[:2] == ["python", f"rnnlm_{target}.py"] and "--resume" in command
+        succeeded(run(*command[1:], "--device=cpu", f"--metrics_file={out}.jsonl"))
+        evaluated = read_last_line(f"{out}.jsonl")
+        assert evaluated["best_epoch"] == 1
+        for key in ("test_ppl", "best_test_ppl"):
+            assert evaluated[key] == pytest.approx(original[key], rel=1e-4)
+        current = out
+    for epoch in (1, 2):
+        before, back = fluid_parameters(checkpoint, epoch), fluid_parameters(current, epoch)
+        assert sorted(before) == sorted(back)
+        for name, value in before.items():
+            # The lstm's float64 parameters (docs/paddle-3.3.1.md) come back as
+            # their float32 rounding, exactly; all others bit for bit.
+            assert back[name].dtype == value.dtype
+            assert np.array_equal(back[name], value.astype(np.float32).astype(value.dtype)), name
+
+
+def test_convert_refuses_shapes_that_cannot_match(best_earlier, tmp_path):
+    _, original, _ = best_earlier
+    checkpoint = tmp_path / "ck"
+    shutil.copytree(original, checkpoint)
+    saved = json.loads((checkpoint / "checkpoint.json").read_text())
+    saved["config"]["hidden_size"] = 3
+    (checkpoint / "checkpoint.json").write_text(json.dumps(saved))
+    one_line_error(run("convert.py", "--checkpoint", checkpoint, "--to", "tensorflow",
+                       "--out", tmp_path / "out"), "the shapes cannot match")
+    assert sorted(os.listdir(tmp_path)) == ["ck"]
