@@ -16,7 +16,7 @@ import load_data_tf
 from compat.paddle_dygraph import paddle
 from config import cpu_threads, learning_rate_at, parse_config
 from distributed.paddle import ONE_WORKER, join_workers
-from distributed.shards import alone, global_batches, shares
+from distributed.shards import alone, epoch_shares
 from ptb.batching import count_batches, make_batches
 from training.errors import UserError, describe_stop, run_cli, stops_deferred
 from training.progress import Progress, check_not_diverged
@@ -189,14 +189,11 @@ def train(config):
                 # 6. The batches: this epoch's shuffled sentences, padded, batch_size
                 #    at a time (or, batching by chunks, the text's chunks in order);
                 #    of several workers', this one's share.
-                batches = make_batches(load_data_tf, data.train, data.vocab,
-                                       global_batches(config, workers.count), seed=config.seed + epoch)
+                batches, num_batches = epoch_shares(load_data_tf, data.train, data.vocab, config,
+                                                    workers, seed=config.seed + epoch)
                 with workers.stopping_together():
-                    train_stats = run_epoch(trained, optimizer,
-                                            shares(batches, config, workers.rank, workers.count),
-                                            count_batches(data.train, global_batches(config, workers.count)),
-                                            f"epoch {epoch + 1} train", None if workers.rank else 5,
-                                            workers)
+                    train_stats = run_epoch(trained, optimizer, batches, num_batches,
+                                            f"epoch {epoch + 1} train", workers.log_lines, workers)
                 check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
                 if workers.rank > 0:  # worker 0 alone evaluates, reports and saves
                     completed = epoch + 1

@@ -14,7 +14,7 @@ import collections
 import load_data_tf
 from compat.tf_v1 import tf
 from config import cpu_threads, learning_rate_at, parse_config
-from distributed.shards import alone, global_batches, shares
+from distributed.shards import alone, epoch_shares
 from distributed.tf_v1 import ONE_WORKER, join_workers
 from ptb.batching import count_batches, make_batches
 from training.errors import UserError, describe_stop, run_cli, stops_deferred
@@ -250,14 +250,11 @@ def train(config):
                 # 6. The reader: the training stream, batch_size rows of num_steps at a
                 #    time (or, batching by sentences, this epoch's shuffled sentences);
                 #    of several workers', this one's share.
-                batches = make_batches(load_data_tf, data.train, data.vocab,
-                                       global_batches(config, workers.count), seed=config.seed + epoch)
+                batches, num_batches = epoch_shares(load_data_tf, data.train, data.vocab, config,
+                                                    workers, seed=config.seed + epoch)
                 with workers.stopping_together():
-                    train_stats = run_epoch(session, optimizer, net,
-                                            shares(batches, config, workers.rank, workers.count),
-                                            count_batches(data.train, global_batches(config, workers.count)),
-                                            f"epoch {epoch + 1} train", None if workers.rank else 5,
-                                            workers)
+                    train_stats = run_epoch(session, optimizer, net, batches, num_batches,
+                                            f"epoch {epoch + 1} train", workers.log_lines, workers)
                 check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
                 if workers.rank > 0:  # worker 0 alone evaluates, reports and saves
                     completed = epoch + 1

@@ -24,6 +24,7 @@ import os
 
 import numpy as np
 
+from ptb.batching import count_batches, make_batches
 from training.checkpoints import first_line
 from training.errors import UserError
 
@@ -32,6 +33,7 @@ class OneWorker:
     """Training on one worker: every engine's methods, leaving things as they are."""
 
     rank, count = 0, 1
+    log_lines = 5  # the training progress lines to print (training.progress.Progress)
 
     def sum(self, values):
         return values
@@ -51,6 +53,7 @@ class Workers(OneWorker):
 
     def __init__(self, rank, count):
         self.rank, self.count = rank, count
+        self.log_lines = OneWorker.log_lines if rank == 0 else None  # worker 0 alone shows progress
 
     def from_worker_0(self, value):
         """Worker 0's whole number `value`, on every worker; every worker
@@ -90,6 +93,14 @@ def paddle_launch_worker():
     """(rank, count) as python -m paddle.distributed.launch sets them; (0, 1) without it."""
     return (int(os.environ.get("PADDLE_TRAINER_ID", "0")),
             int(os.environ.get("PADDLE_TRAINERS_NUM", "1")))
+
+
+def epoch_shares(loader, sentences, vocab, config, workers, seed):
+    """This worker's (part, weight) of each of an epoch's global batches
+    (made by `loader`, shuffled by `seed`), and how many batches there are."""
+    whole = global_batches(config, workers.count)
+    batches = make_batches(loader, sentences, vocab, whole, seed=seed)
+    return shares(batches, config, workers.rank, workers.count), count_batches(sentences, whole)
 
 
 def shares(batches, config, rank, count):
