@@ -161,7 +161,8 @@ def run_epoch(exe, program, net, batches, num_batches, place, label, log_lines=5
         feed = dict(zip(net.feeds, load_data_fluid.to_lod_tensors(batch, place)))
         feed.update(state_feed(net.initial_state, carried_state(state, len(batch),
                                                                 net.initial_state)))
-        loss, *final_state = exe.run(program, feed=feed, fetch_list=fetches)
+        with stops_deferred():  # a stop lands between batches, never inside exe.run
+            loss, *final_state = exe.run(program, feed=feed, fetch_list=fetches)
         state = list(zip(final_state[0::2], final_state[1::2]))
         words = load_data_fluid.batch_targets(batch)
         progress.update(float(loss) * len(batch), words, computed_steps=words)

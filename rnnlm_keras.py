@@ -90,7 +90,8 @@ def add_optimizer(config, workers=ONE_WORKER):
 
 def set_learning_rate(optimizer, config, epoch):
     learning_rate = learning_rate_at(config, epoch)
-    optimizer.learning_rate.assign(learning_rate)
+    with stops_deferred():
+        optimizer.learning_rate.assign(learning_rate)
     return learning_rate
 
 
@@ -154,8 +155,9 @@ def run_epoch(step, batches, num_batches, label, log_lines=5, workers=ONE_WORKER
         rows = current_word.shape[0]
         lengths = lengths[0] if lengths else None
         # The first batch gets [], and the model starts it from zeros.
-        loss, final_state = step(current_word, next_word, lengths, carried_state(state, rows, ()),
-                                 tf.constant(weight, tf.float32))
+        with stops_deferred():  # a stop lands between batches, never inside the step
+            loss, final_state = step(current_word, next_word, lengths,
+                                     carried_state(state, rows, ()), tf.constant(weight, tf.float32))
         if weight:  # else a stand-in that keeps the collectives in step
             state = final_state if lengths is None else None  # sentences start from zeros
             progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),

@@ -118,13 +118,14 @@ def run_epoch(model, optimizer, batches, num_batches, label, log_lines=5, worker
         current_word, next_word, *lengths = (paddle.to_tensor(part) for part in batch)
         lengths = lengths[0] if lengths else None
         rows = batch[0].shape[0]
-        with paddle.set_grad_enabled(optimizer is not None):
-            logits, final_state = model(current_word, carried(state, rows), lengths)
-            loss = sequence_loss(logits, next_word, lengths)
-        if optimizer is not None:
-            (loss * workers.loss_scale(weight)).backward()
-            optimizer.step()
-            model.clear_gradients()
+        with stops_deferred():  # a stop lands between batches, never inside Paddle
+            with paddle.set_grad_enabled(optimizer is not None):
+                logits, final_state = model(current_word, carried(state, rows), lengths)
+                loss = sequence_loss(logits, next_word, lengths)
+            if optimizer is not None:
+                (loss * workers.loss_scale(weight)).backward()
+                optimizer.step()
+                model.clear_gradients()
         if weight:  # else a stand-in that keeps the collectives in step
             state = final_state if lengths is None else None  # sentences start from zeros
             progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),

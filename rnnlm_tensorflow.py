@@ -129,7 +129,8 @@ def add_optimizer(config, loss, workers):
 
 def set_learning_rate(session, optimizer, config, epoch):
     learning_rate = learning_rate_at(config, epoch)
-    session.run(optimizer.set_learning_rate, {optimizer.new_learning_rate: learning_rate})
+    with stops_deferred():
+        session.run(optimizer.set_learning_rate, {optimizer.new_learning_rate: learning_rate})
     return learning_rate
 
 # -------------------------------------------------------------------- device
@@ -175,7 +176,8 @@ def run_epoch(session, optimizer, net, batches, num_batches, label, log_lines=5,
         feed.update(state_feed(net.initial_state, carried_state(state, rows, net.initial_state)))
         if optimizer:
             feed[optimizer.weight] = weight
-        loss, final_state, *_ = session.run(fetches, feed)
+        with stops_deferred():  # a stop lands between batches, never inside session.run
+            loss, final_state, *_ = session.run(fetches, feed)
         if weight:  # else a stand-in that keeps the collectives in step
             state = final_state
             progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),

@@ -17,6 +17,7 @@ from compat.paddle_fluid import paddle
 from compat.tf_v1 import tf
 from ptb import corpus
 from tests.corpora import write_grammar_corpus, write_split
+from tests.interrupting import calls_finished_before_the_stop
 from training.checkpoints import MARKER
 from training.errors import UserError
 from training.progress import Progress, perplexity
@@ -83,7 +84,8 @@ def read_until(process, text):
         lines.append(line)
         if text in line:
             return lines
-    raise AssertionError(f"ended before printing {text!r}: {''.join(lines)}{process.stderr.read()}")
+    raise AssertionError(f"ended (exit {process.wait()}) before printing {text!r}: "
+                         f"{''.join(lines)}{process.stderr.read()}")
 
 
 # 1. A checkpoint folder belongs to one run.
@@ -354,6 +356,18 @@ def test_a_second_ctrl_c_during_the_test_evaluation_exits_at_once(framework, tmp
     assert run.wait(timeout=30) == 130
     assert run.stderr.read().strip() == "stopped by Ctrl-C"
     assert all("test_ppl" not in line for line in metrics(tmp_path))
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_stop_lands_between_batches_never_inside_the_framework(framework, data_dir):
+    assert calls_finished_before_the_stop(framework, data_dir) == 1
+
+
+@pytest.mark.parametrize("framework", TODAYS)
+def test_todays_scripts_stop_between_batches_too(framework, data_dir):
+    run = subprocess.run([sys.executable, "-m", "tests.interrupting", data_dir, framework],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.stdout.split() == [framework, "1"], run.stderr[-2000:]
 
 
 # 10. A very long line trains in pieces, every token scored once.

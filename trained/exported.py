@@ -20,7 +20,7 @@ import numpy as np
 
 from trained.saved import read_vocab
 from training.checkpoints import VOCAB
-from training.errors import UserError
+from training.errors import UserError, stops_deferred
 
 EXPORT_JSON = "export.json"
 
@@ -55,7 +55,8 @@ class Exported:
         `steps` if lengths is None) from its state -> (log-probabilities
         float32 [rows, steps, vocab], the final state). Past a row's length
         the log-probabilities mean nothing, and so does the final state."""
-        return self.runtime(words, state, lengths)
+        with stops_deferred():  # a stop lands between calls, never inside the runtime
+            return self.runtime(words, state, lengths)
 
 
 def read_meta(folder):

@@ -23,7 +23,7 @@ import os
 import re
 import shutil
 
-from training.errors import UserError
+from training.errors import UserError, stops_deferred
 from training.reports import replace_file, strict_json
 
 MARKER = "checkpoint.json"
@@ -200,7 +200,8 @@ class CheckpointFolder:
             raise UserError(f"{who}: {self.marker} names epoch {epoch}, but {folder} is "
                             f"missing; {advice}")
         try:
-            yield os.path.join(folder, "model")
+            with stops_deferred():  # a stop lands after the load, never inside the framework
+                yield os.path.join(folder, "model")
         except UserError:
             raise
         except Exception as error:  # each framework has its own errors for a damaged file

@@ -20,8 +20,13 @@ def raise_terminated(signum, frame):
 @contextlib.contextmanager
 def stops_deferred():
     """Hold Ctrl-C and SIGTERM until the block is done, then stop as they
-    would have: an epoch's checkpoint and its metrics line are written
-    together. (kill -9 cannot be held; resuming repairs the metrics file.)"""
+    would have. The scripts hold them where a stop must not land:
+    - between an epoch's checkpoint and its metrics line, which are written
+      together (kill -9 cannot be held; resuming repairs the metrics file);
+    - inside a framework's call. A KeyboardInterrupt raised in Python code
+      that the framework's C++ calls back can crash it: in TensorFlow
+      2.21's session.run, FlattenDictItems stores the NULL it got back
+      into a dict, a segfault with no message."""
     received = []
     previous = {number: signal.signal(number, lambda signum, frame: received.append(signum))
                 for number in (signal.SIGINT, signal.SIGTERM)}
