@@ -60,8 +60,7 @@ class Workers(shards.Workers, OneWorker):
         clipped, _ = tf.clip_by_global_norm(summed, max_grad_norm)
         return [grad / self.count for grad in clipped]
 
-    def sum(self, values):
-        """`values` summed over the workers; every worker must call it."""
+    def all_reduce(self, values):
         mine = self.strategy.run(tf.identity, args=(tf.constant(values, tf.float64),))
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, mine, axis=None).numpy().tolist()
 

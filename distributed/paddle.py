@@ -36,8 +36,7 @@ class Workers(shards.Workers, OneWorker):
         # they must add up: count x the average is their sum.
         return weight * self.count
 
-    def sum(self, values):
-        """`values` summed over the workers; every worker must call it."""
+    def all_reduce(self, values):
         total = paddle.to_tensor(values, dtype="float64")
         paddle.distributed.all_reduce(total)
         return total.numpy().tolist()

@@ -26,7 +26,7 @@ import numpy as np
 
 from ptb.batching import count_batches, make_batches
 from training.checkpoints import first_line
-from training.errors import UserError
+from training.errors import UserError, stops_deferred
 
 
 class OneWorker:
@@ -47,13 +47,18 @@ class OneWorker:
 
 class Workers(OneWorker):
     """One of `count` workers; each engine adds how it sums numbers over
-    them (`sum`) and which errors mean a collective lost a worker."""
+    them (`all_reduce`) and which errors mean a collective lost a worker."""
 
     collective_errors = ()
 
     def __init__(self, rank, count):
         self.rank, self.count = rank, count
         self.log_lines = OneWorker.log_lines if rank == 0 else None  # worker 0 alone shows progress
+
+    def sum(self, values):
+        """`values` summed over the workers; every worker must call it."""
+        with stops_deferred():  # a stop lands after the collective, never inside the framework
+            return self.all_reduce(values)
 
     def from_worker_0(self, value):
         """Worker 0's whole number `value`, on every worker; every worker

@@ -77,7 +77,7 @@ class Workers(shards.Workers, OneWorker):
         return options
 
     def add_sum(self):
-        """The op that sums three numbers over the workers (see `sum`): one
+        """The op that sums three numbers over the workers (see `all_reduce`): one
         shape, which a collective keeps from one run to the next."""
         self.numbers = tf.placeholder(tf.float64, [3], "numbers")
 
@@ -87,8 +87,8 @@ class Workers(shards.Workers, OneWorker):
                                       options=self.options)
         self.numbers_sum = self.each_replica(replica_sum)
 
-    def sum(self, values):
-        """Three `values` summed over the workers; every worker must call it."""
+    def all_reduce(self, values):
+        """Three `values`: the op add_sum built has that shape."""
         return list(self.session.run(self.numbers_sum, {self.numbers: values}))
 
 

@@ -84,8 +84,9 @@ def read_until(process, text):
         lines.append(line)
         if text in line:
             return lines
+    errors = process.stderr.read()  # before wait(): a full stderr pipe would block the process
     raise AssertionError(f"ended (exit {process.wait()}) before printing {text!r}: "
-                         f"{''.join(lines)}{process.stderr.read()}")
+                         f"{''.join(lines)}{errors}")
 
 
 # 1. A checkpoint folder belongs to one run.

@@ -4,7 +4,7 @@ import math
 import sys
 import time
 
-from training.errors import UserError, stops_deferred
+from training.errors import UserError
 
 EpochStats = collections.namedtuple("EpochStats", "ppl words_per_sec seconds targets padding")
 EpochStats.__doc__ = """targets: the target tokens scored; padding: the fraction
@@ -74,8 +74,7 @@ class Progress:
             print(file=self.stream)
         seconds = self.seconds()
         totals = [self.cost, self.targets, self.computed_steps]
-        with stops_deferred():  # summing runs a collective in the framework
-            cost, targets, computed_steps = summed(totals) if summed else totals
+        cost, targets, computed_steps = summed(totals) if summed else totals
         padding = 1 - targets / max(computed_steps, 1)
         return EpochStats(perplexity(cost, targets), targets / seconds, seconds, int(targets),
                           padding)
