@@ -3,16 +3,19 @@
     python compare.py --model small --data_dir data            # each script's own batching
     python compare.py --matrix --model small --data_dir data   # framework x batching, 4 runs
     python compare.py --scripts fluid,tensorflow,paddle,keras --matrix --data_dir data  # 8 runs
+    python compare.py --seeds 1,2,3 --model small --data_dir data   # each run once per seed
 
-Every other flag (--epochs, --seed, --device, ...) goes to every script
-unchanged. Each run is a subprocess with its own log, metrics file and
-checkpoints under --out; then comparison.md and comparison.png are written
-there and the table is printed. A run that fails, or stops early, is
+Every other flag (--epochs, --device, ...) goes to every script unchanged.
+Each run is a subprocess with its own log, metrics file and checkpoints
+under --out; then comparison.md and comparison.png are written there and
+the table is printed: with several seeds, each number's mean and range
+over them, and which differences are larger than that range. A run that fails, or stops early, is
 reported as such, the others still run, and compare.py exits non-zero.
 Ctrl-C or SIGTERM is passed on to the running script, which stops as it
 does on its own; the report then covers the runs so far.
 """
 import argparse
+import collections
 import os
 import signal
 import statistics
@@ -27,18 +30,24 @@ from training.reports import machine_summary, read_json_lines, repo_command, ver
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = {framework: f"rnnlm_{framework}.py" for framework in DEFAULT_BATCHING}
 SET_BY_COMPARE = ("--batching", "--save_dir", "--metrics_file", "--resume", "--overwrite")
+BATCHINGS = ("sentences", "chunks")
 COLUMNS = ("framework", "batching", "epochs", "train ppl", "valid ppl", "test ppl",
-           "best epoch: test ppl", "test words", "words/s", "s/epoch", "peak memory", "padding")
+           "best epoch: test ppl", "test words", "words/s", "s/epoch", "peak memory, GB", "padding")
 
 
 def parse_args(argv):
+    # allow_abbrev off: --seed is the scripts' flag, not short for --seeds.
     parser = OneLineParser(
-        description=__doc__.split("\n")[0],
+        description=__doc__.split("\n")[0], allow_abbrev=False,
         epilog="All other flags are the training scripts' (see rnnlm_fluid.py --help).")
     parser.add_argument("--scripts", type=script_list, default="fluid,tensorflow",
                         help=f"the training scripts to run, comma-separated, of {', '.join(SCRIPTS)}")
     parser.add_argument("--matrix", action="store_true",
                         help="run each script batching both ways, not only its default way")
+    parser.add_argument("--seeds", type=seed_list,
+                        help="run each configuration once per seed, comma-separated (for example "
+                             "1,2,3): the report gives each number's mean and range over them "
+                             "(default: one run, with the scripts' --seed)")
     parser.add_argument("--out", help="output folder (default: results/compare-MODEL)")
     args, script_flags = parser.parse_known_args(argv)
     given = [flag for flag in script_flags if flag.split("=")[0] in SET_BY_COMPARE]
@@ -46,8 +55,35 @@ def parse_args(argv):
         raise UserError(f"{given[0]}: compare.py sets this for each run itself; leave it out")
     # The scripts' own parser, so a bad flag stops here and not in every run.
     config_args = build_parser("fluid").parse_args(script_flags)
+    seed_given = [flag for flag in script_flags if flag.split("=")[0] == "--seed"]
+    if args.seeds and seed_given:
+        raise UserError("--seed and --seeds: give one of them (--seeds 1,2,3 runs each seed)")
+    args.seeds = args.seeds or [config_args.seed]
+    script_flags = without_seed(script_flags)  # each run gets its own --seed
     args.out = args.out or os.path.join("results", f"compare-{config_args.model}")
     return args, script_flags, config_args
+
+
+def seed_list(text):
+    """--seeds: distinct whole numbers, comma-separated."""
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not whole numbers separated by commas, "
+                                         "such as 1,2,3") from None
+    if len(set(seeds)) < len(seeds):
+        raise argparse.ArgumentTypeError(f"{text!r} names a seed twice")
+    return seeds
+
+
+def without_seed(flags):
+    """The flags less any --seed N or --seed=N."""
+    kept, skip = [], False
+    for flag in flags:
+        if not skip and flag.split("=")[0] != "--seed":
+            kept.append(flag)
+        skip = flag == "--seed"
+    return kept
 
 
 def script_list(text):
@@ -64,17 +100,18 @@ def planned_runs(scripts, matrix):
     """(framework, batching) pairs: each script's default batching, or both."""
     if not matrix:
         return [(framework, DEFAULT_BATCHING[framework]) for framework in scripts]
-    return [(framework, batching) for framework in scripts for batching in ("sentences", "chunks")]
+    return [(framework, batching) for framework in scripts for batching in BATCHINGS]
 
 
-def run_training(framework, batching, script_flags, out):
+def run_training(framework, batching, seed, script_flags, out):
     """Run one training script to its end; return its record: the command,
     log, status (done, stopped or failed), epochs, test line and error."""
-    name = f"{framework}-{batching}"
+    name = f"{framework}-{batching}-seed{seed}"
     metrics_file = os.path.join(out, f"{name}.jsonl")
     # --overwrite: each compare.py run starts its runs afresh in its own folder.
-    args = [*script_flags, "--batching", batching, "--metrics_file", metrics_file,
-            "--save_dir", os.path.join(out, "checkpoints", name), "--overwrite"]
+    args = [*script_flags, "--batching", batching, "--seed", str(seed),
+            "--metrics_file", metrics_file, "--save_dir", os.path.join(out, "checkpoints", name),
+            "--overwrite"]
     command = repo_command(SCRIPTS[framework], args)
     print(f"running {name}: {command}", flush=True)
     log_path = os.path.join(out, f"{name}.log")
@@ -87,7 +124,7 @@ def run_training(framework, batching, script_flags, out):
     epochs, test = read_metrics(metrics_file)
     finished = code == 0 and test is not None and not test["interrupted"]
     status = "done" if finished else "stopped" if epochs or test else "failed"
-    run = dict(framework=framework, batching=batching, command=command, log=log_path,
+    run = dict(framework=framework, batching=batching, seed=seed, command=command, log=log_path,
                status=status, epochs=epochs, test=test,
                error=None if finished else last_error_line(log_path, code))
     return run, stop
@@ -119,47 +156,137 @@ def read_metrics(path):
     return [line for line in lines if "epoch" in line], (tests[-1] if tests else None)
 
 
-def table_rows(runs):
-    """One row of COLUMNS per run, formatted for reading."""
+def groups(runs):
+    """The runs of each (framework, batching), in the order they ran."""
+    grouped = {}
     for run in runs:
-        epochs, test = run["epochs"], run["test"]
-        if run["status"] == "failed":
-            yield [run["framework"], run["batching"], "failed", run["error"]] + [""] * 8
+        grouped.setdefault((run["framework"], run["batching"]), []).append(run)
+    return list(grouped.values())
+
+
+def counted(group):
+    """The runs a row's numbers come from: those that finished, or else
+    those that stopped early (their numbers are of fewer epochs)."""
+    return ([run for run in group if run["status"] == "done"]
+            or [run for run in group if run["status"] == "stopped"])
+
+
+def table_rows(runs):
+    """One row of COLUMNS per (framework, batching), formatted for reading:
+    each number the mean of its seeds' runs, their range in brackets."""
+    for group in groups(runs):
+        framework, batching = group[0]["framework"], group[0]["batching"]
+        runs_counted = counted(group)
+        if not runs_counted:
+            yield [framework, batching, "failed", group[0]["error"]] + [""] * 8
             continue
-        last = epochs[-1] if epochs else None
-        done = str(len(epochs)) if run["status"] == "done" else f"stopped after {len(epochs)}"
-        words_per_sec, seconds, padding = epoch_cells(epochs)
-        yield [run["framework"], run["batching"], done,
-               cell(last, "train_ppl", "{:.2f}"), cell(last, "valid_ppl", "{:.2f}"),
-               cell(test, "test_ppl", "{:.2f}"), best_cell(test), cell(test, "test_words", "{:,}"),
-               words_per_sec, seconds,
-               cell(test, "peak_memory_mb", lambda mb: f"{mb / 1000:.2f} GB"), padding]
+        last = [run["epochs"][-1] if run["epochs"] else {} for run in runs_counted]
+        tests = [run["test"] or {} for run in runs_counted]
+        yield [framework, batching, epochs_cell(group),
+               spread_cell(last, "train_ppl", "{:.2f}"), spread_cell(last, "valid_ppl", "{:.2f}"),
+               spread_cell(tests, "test_ppl", "{:.2f}"), best_cell(tests),
+               spread_cell(tests, "test_words", "{:,}"),
+               spread_cell(run_medians(runs_counted, "words_per_sec"), "value", "{:,.0f}"),
+               spread_cell(run_medians(runs_counted, "seconds"), "value", "{:.1f}"),
+               spread_cell(tests, "peak_memory_mb", lambda mb: f"{mb / 1000:.2f}"),
+               spread_cell(run_means(runs_counted, "padding"), "value", "{:.1%}")]
 
 
-def cell(line, key, show):
-    """A table cell from a metrics line: blank if there is no line, "not
-    finite" for a JSON null, else show (a format string or a function)."""
-    if line is None:
+def epochs_cell(group):
+    """`13`, `stopped after 4`, or each kind with its count: `13 (2), failed (1)`."""
+    kinds = collections.Counter(
+        {"done": str(len(run["epochs"])), "failed": "failed"}.get(
+            run["status"], f"stopped after {len(run['epochs'])}") for run in group)
+    if len(kinds) == 1:
+        return next(iter(kinds))
+    return ", ".join(f"{kind} ({count})" for kind, count in kinds.items())
+
+
+def spread_cell(lines, key, show):
+    """The mean of `key` over metrics lines and, for several, (min-max);
+    blank if no line has it, "not finite" if one is a JSON null. `show` is a
+    format string or a function."""
+    values = [line[key] for line in lines if key in line]
+    if not values:
         return ""
-    if line[key] is None:
+    if None in values:
         return "not finite"
-    return show(line[key]) if callable(show) else show.format(line[key])
+    show = show if callable(show) else show.format
+    mean = show(statistics.mean(values))
+    return mean if len(values) == 1 else f"{mean} ({show(min(values))}-{show(max(values))})"
 
 
-def best_cell(test):
-    """`9: 199.12`, the best epoch (by valid ppl) and its test perplexity."""
-    if test is None or test.get("best_epoch") is None:
+def run_medians(runs, key):
+    """Each run's median of `key` over its training epochs, as lines for spread_cell."""
+    return [{"value": statistics.median(e[key] for e in run["epochs"])}
+            for run in runs if run["epochs"]]
+
+
+def run_means(runs, key):
+    return [{"value": statistics.mean(e[key] for e in run["epochs"])}
+            for run in runs if run["epochs"]]
+
+
+def best_cell(tests):
+    """`9: 199.12`, the best epoch (by valid ppl) and its test perplexity;
+    over several seeds, the range of the epochs and the spread of the ppl."""
+    with_best = [test for test in tests if test.get("best_epoch") is not None]
+    if not with_best:
         return ""
-    return f"{test['best_epoch']}: {cell(test, 'best_test_ppl', '{:.2f}')}"
+    epochs = sorted({test["best_epoch"] for test in with_best})
+    shown = str(epochs[0]) if len(epochs) == 1 else f"{epochs[0]}-{epochs[-1]}"
+    return f"{shown}: {spread_cell(with_best, 'best_test_ppl', '{:.2f}')}"
 
 
-def epoch_cells(epochs):
-    """Median training words/s and seconds per epoch, and the mean padding."""
-    if not epochs:
-        return ["", "", ""]
-    return [f"{statistics.median(e['words_per_sec'] for e in epochs):,.0f}",
-            f"{statistics.median(e['seconds'] for e in epochs):.1f}",
-            f"{statistics.mean(e['padding'] for e in epochs):.1%}"]
+def test_ranges(runs):
+    """{(framework, batching): (lowest, highest) test ppl of its counted runs}."""
+    ranges = {}
+    for group in groups(runs):
+        ppls = [run["test"]["test_ppl"] for run in counted(group)
+                if run["test"] and run["test"]["test_ppl"] is not None]
+        if ppls:
+            ranges[(group[0]["framework"], group[0]["batching"])] = (min(ppls), max(ppls))
+    return ranges
+
+
+def apart(first, second):
+    """Whether two (lowest, highest) ranges do not overlap."""
+    return first[1] < second[0] or second[1] < first[0]
+
+
+def spread_note(runs, seeds):
+    """One sentence: which differences of test perplexity between frameworks
+    or batchings are larger than the spread over the seeds, and which not."""
+    if len(seeds) == 1:
+        return ("One seed: the seed alone moves a run's numbers, so differences between rows "
+                "are not yet known to be larger than that (--seeds 1,2,3 measures it).")
+    ranges = test_ranges(runs)
+    frameworks = list(dict.fromkeys(framework for framework, _ in ranges))
+    by_batching = {True: [], False: []}
+    for framework in frameworks:
+        pair = [ranges.get((framework, batching)) for batching in BATCHINGS]
+        if None not in pair:
+            by_batching[apart(*pair)].append(framework)
+    between = {True: [], False: []}
+    for batching in BATCHINGS:
+        present = [framework for framework in frameworks if (framework, batching) in ranges]
+        for i, first in enumerate(present):
+            for second in present[i + 1:]:
+                low, high = sorted((first, second), key=lambda name: ranges[(name, batching)][0])
+                between[apart(ranges[(first, batching)], ranges[(second, batching)])].append(
+                    f"{low} < {high} by {batching}")
+    parts = []
+    clauses = [f"{kind} for {', '.join(by_batching[key])}"
+               for key, kind in ((True, "apart"), (False, "within the spread")) if by_batching[key]]
+    if clauses:
+        parts.append("by batching, sentences and chunks are " + " and ".join(clauses))
+    if between[True] or between[False]:
+        count = len(between[True]) + len(between[False])
+        listed = f" ({'; '.join(between[True])})" if between[True] else ""
+        parts.append(f"between frameworks with one batching, {len(between[True])} of {count} pairs "
+                     f"are apart{listed}, {len(between[False])} within the spread")
+    return (f"Test perplexity over seeds {', '.join(map(str, seeds))}, two rows counting as apart "
+            "when their ranges do not overlap: " + "; ".join(parts or ["no two rows to compare"]) + ".")
 
 
 def markdown_table(runs):
@@ -178,21 +305,29 @@ def scored_tokens_note(runs, expected):
 
 def unfinished_notes(runs):
     """A line for each run that did not finish, with why and where its log is."""
-    notes = [f"- {run['framework']}/{run['batching']}: {run['status']}, {run['error']} "
+    notes = [f"- {label(run)}: {run['status']}, {run['error']} "
              f"(log: {os.path.basename(run['log'])}, beside this report)"
              for run in runs if run["status"] != "done"]
     return ["## Runs that did not finish\n\n" + "\n".join(notes)] if notes else []
 
 
-def write_report(runs, command, test_targets, out):
+def label(run):
+    return f"{run['framework']}/{run['batching']} seed {run['seed']}"
+
+
+def write_report(runs, seeds, command, test_targets, out):
+    each = ("each number is the mean of one run per seed, the lowest and highest in brackets; "
+            if len(seeds) > 1 else "")
     text = "\n\n".join([
         "# Side by side: " + ", ".join(dict.fromkeys(run["framework"] for run in runs)),
         f"    {command}",
         f"Machine: {machine_summary()}.\nVersions: {versions_line()}.",
         markdown_table(runs),
-        "words/s and s/epoch are the median over the training epochs; padding is the "
-        "fraction of the time steps computed in training that were padding; peak memory "
-        "is each process's peak resident size. " + scored_tokens_note(runs, test_targets),
+        f"Seeds {', '.join(map(str, seeds))}: {each}words/s and s/epoch are the median over the "
+        "training epochs; padding is the fraction of the time steps computed in training that "
+        "were padding; peak memory is each process's peak resident size. "
+        + scored_tokens_note(runs, test_targets),
+        spread_note(runs, seeds),
         "![valid perplexity per epoch, and training words/s](comparison.png)",
         "## The runs\n\n" + "\n".join(f"    {run['command']}" for run in runs),
         *unfinished_notes(runs),
@@ -202,24 +337,35 @@ def write_report(runs, command, test_targets, out):
 
 
 def plot(runs, out):
-    """valid perplexity per epoch, every run on one chart; training words/s beside it."""
+    """valid perplexity per epoch, a line per framework and batching (the
+    mean over its seeds, their range as a band); training words/s beside it
+    (the range as error bars)."""
     import matplotlib
     matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
 
-    done = [run for run in runs if run["epochs"]]
+    shown = [(group, [run for run in counted(group) if run["epochs"]]) for group in groups(runs)]
+    shown = [(group[0], with_epochs) for group, with_epochs in shown if with_epochs]
     figure, (curves, speed) = plt.subplots(1, 2, figsize=(11, 4))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for run, color in zip(done, colors):
-        epochs = run["epochs"]
-        curves.plot([e["epoch"] for e in epochs], [e["valid_ppl"] for e in epochs], marker="o",
-                    color=color, label=f"{run['framework']} / {run['batching']}")
+    for (first, with_epochs), color in zip(shown, colors):
+        epochs = range(1, min(len(run["epochs"]) for run in with_epochs) + 1)
+        valid = [[run["epochs"][epoch - 1]["valid_ppl"] for run in with_epochs] for epoch in epochs]
+        curves.plot(epochs, [statistics.mean(values) for values in valid], marker="o", color=color,
+                    label=f"{first['framework']} / {first['batching']}")
+        if len(with_epochs) > 1:
+            curves.fill_between(epochs, [min(v) for v in valid], [max(v) for v in valid],
+                                color=color, alpha=0.2)
     curves.set(xlabel="epoch", ylabel="valid perplexity", title="Validation perplexity")
     curves.xaxis.get_major_locator().set_params(integer=True)
     curves.legend()
-    speed.bar([f"{run['framework']}\n{run['batching']}" for run in done],
-              [statistics.median(e["words_per_sec"] for e in run["epochs"]) for run in done],
-              color=colors[:len(done)])
+    speeds = [[line["value"] for line in run_medians(with_epochs, "words_per_sec")]
+              for _, with_epochs in shown]
+    means = [statistics.mean(values) for values in speeds]
+    speed.bar([f"{first['framework']}\n{first['batching']}" for first, _ in shown], means,
+              yerr=[[mean - min(values) for mean, values in zip(means, speeds)],
+                    [max(values) - mean for mean, values in zip(means, speeds)]],
+              color=colors[:len(shown)], capsize=4)
     speed.set(ylabel="words/s", title="Training speed (median epoch)")
     figure.tight_layout()
     figure.savefig(os.path.join(out, "comparison.png"), dpi=100)
@@ -231,20 +377,24 @@ def main(argv=None):
     data = corpus.load_corpus(config_args.data_dir)  # fails here, before any run, if it must
     os.makedirs(args.out, exist_ok=True)
     runs, stop = [], None
-    for framework, batching in planned_runs(args.scripts, args.matrix):
-        run, stop = run_training(framework, batching, script_flags, args.out)
+    # Seed by seed: a report cut short by a stop still covers every configuration.
+    planned = [(framework, batching, seed) for seed in args.seeds
+               for framework, batching in planned_runs(args.scripts, args.matrix)]
+    for framework, batching, seed in planned:
+        run, stop = run_training(framework, batching, seed, script_flags, args.out)
         runs.append(run)
         if stop:
             break  # the runs not started are left out of the report
     test_targets = corpus.count_targets(data.test)
     command = repo_command("compare.py", sys.argv[1:] if argv is None else argv)
-    write_report(runs, command, test_targets, args.out)
+    write_report(runs, args.seeds, command, test_targets, args.out)
     plot(runs, args.out)
-    print(f"\n{markdown_table(runs)}\n\n{scored_tokens_note(runs, test_targets)}")
+    print(f"\n{markdown_table(runs)}\n\n{scored_tokens_note(runs, test_targets)}\n"
+          f"{spread_note(runs, args.seeds)}")
     print(f"report: {os.path.join(args.out, 'comparison.md')}")
     if stop:
         raise stop
-    unfinished = [f"{run['framework']}/{run['batching']}" for run in runs if run["status"] != "done"]
+    unfinished = [label(run) for run in runs if run["status"] != "done"]
     if unfinished:
         raise UserError(f"{', '.join(unfinished)} did not finish; the report says why")
 

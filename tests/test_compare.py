@@ -67,7 +67,7 @@ def test_a_failed_run_is_reported_and_the_others_complete(data_dir, tmp_path, mo
     monkeypatch.setitem(compare.SCRIPTS, "fluid", str(broken))
     out = tmp_path / "out"
     # The report is written for every run, and then compare.py fails.
-    with pytest.raises(UserError, match="fluid/sentences did not finish"):
+    with pytest.raises(UserError, match="fluid/sentences seed 1 did not finish"):
         compare.main(["--data_dir", data_dir, "--out", str(out), *TINY])
     fluid, tensorflow = table_lines((out / "comparison.md").read_text())
     assert "| fluid | sentences | failed | error: something went wrong |" in fluid
@@ -89,13 +89,13 @@ def test_a_run_that_stopped_early_is_shown_with_its_epochs(data_dir, tmp_path, m
         "sys.exit(143)\n")
     monkeypatch.setitem(compare.SCRIPTS, "fluid", str(stopped))
     out = tmp_path / "out"
-    with pytest.raises(UserError, match="fluid/sentences did not finish"):
+    with pytest.raises(UserError, match="fluid/sentences seed 1 did not finish"):
         compare.main(["--data_dir", data_dir, "--out", str(out), *TINY])
     report = (out / "comparison.md").read_text()
     fluid, _ = table_lines(report)
     assert fluid.startswith("| fluid | sentences | stopped after 1 | 50.00 | 60.00 | 70.00 | 1: 69.00 "
                             "| 389 |")
-    assert "- fluid/sentences: stopped, stopped by SIGTERM" in report
+    assert "- fluid/sentences seed 1: stopped, stopped by SIGTERM" in report
 
 
 def test_sigterm_to_compare_stops_its_running_script(data_dir, tmp_path):
@@ -104,7 +104,7 @@ def test_sigterm_to_compare_stops_its_running_script(data_dir, tmp_path):
                "--model", "test", "--epochs", "100000"]
     run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    log = out / "fluid-sentences.log"
+    log = out / "fluid-sentences-seed1.log"
     while "epoch 1/" not in (log.read_text() if log.exists() else ""):
         assert run.poll() is None, run.stderr.read()
         time.sleep(0.2)
@@ -138,3 +138,42 @@ def test_missing_data_stops_before_any_run(tmp_path):
     with pytest.raises(UserError, match="download.sh"):
         compare.main(["--data_dir", str(tmp_path), "--out", str(tmp_path / "o")])
     assert not os.path.exists(tmp_path / "o")
+
+
+def test_seeds_give_each_row_its_mean_and_range(data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    compare.main(["--scripts", "tensorflow", "--matrix", "--seeds", "1,2,3", "--data_dir", data_dir,
+                  "--out", str(out), *TINY])
+    report = (out / "comparison.md").read_text()
+    rows = [line.split(" | ") for line in table_lines(report)]
+    assert [row[:3] for row in rows] == [["| tensorflow", "sentences", "2"],
+                                         ["| tensorflow", "chunks", "2"]]
+    tests = {}
+    for batching in ("sentences", "chunks"):
+        ppls = [compare.read_metrics(str(out / f"tensorflow-{batching}-seed{seed}.jsonl"))[1]
+                ["test_ppl"] for seed in (1, 2, 3)]
+        assert len(set(ppls)) == 3  # each seed its own run
+        tests[batching] = (min(ppls), max(ppls))
+        row = rows[0 if batching == "sentences" else 1]
+        mean, low, high = (float(text) for text in
+                           row[5].replace(" (", " ").replace("-", " ").rstrip(")").split())
+        assert (low, high) == (round(min(ppls), 2), round(max(ppls), 2))
+        assert mean == round(sum(ppls) / 3, 2)
+    kind = "apart" if compare.apart(tests["sentences"], tests["chunks"]) else "within the spread"
+    assert f"by batching, sentences and chunks are {kind} for tensorflow." in report
+    assert report.count(" --seed ") == 6 and "Seeds 1, 2, 3: each number is the mean" in report
+    assert "Test perplexity over seeds 1, 2, 3" in capsys.readouterr().out
+
+
+def test_seeds_and_seed_together_are_refused(data_dir, tmp_path):
+    with pytest.raises(UserError, match="--seed and --seeds"):
+        compare.main(["--seeds", "1,2", "--seed", "3", "--data_dir", data_dir,
+                      "--out", str(tmp_path / "o")])
+    assert not os.path.exists(tmp_path / "o")
+
+
+@pytest.mark.parametrize("seeds", ["1,x", "1,1", ""])
+def test_seeds_that_are_not_distinct_numbers_are_refused(seeds, data_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        compare.main(["--seeds", seeds, "--data_dir", data_dir, "--out", str(tmp_path / "o")])
+    assert capsys.readouterr().err.startswith("error: argument --seeds:")

@@ -125,9 +125,22 @@ def machine_summary():
                     facts.setdefault(key.strip(), value.strip())
         except OSError:
             pass
-    cpu = facts.get("model name", platform.processor() or platform.machine())
+    cpu = facts.get("model name", platform.processor() or platform.machine()) + cpu_identity(facts)
     memory = f", {int(facts['MemTotal'].split()[0]) / 2**20:.0f} GiB" if "MemTotal" in facts else ""
     return f"{cpu}, {os.cpu_count()} cores{memory}, {platform.system()}"
+
+
+def cpu_identity(facts):
+    """` (family 26, model 2, stepping 1; AVX-512)`: what tells two CPUs that
+    share a model name apart (a VM may show only "AMD EPYC"), and the widest
+    vector instructions, which choose the math libraries' code paths."""
+    numbers = [f"{key} {facts[key]}" for key in ("cpu family", "model", "stepping") if key in facts]
+    flags = set(facts.get("flags", "").split())
+    widest = next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"))
+                   if flag in flags), "")
+    parts = "; ".join(part for part in (", ".join(numbers).replace("cpu family", "family"), widest)
+                      if part)
+    return f" ({parts})" if parts else ""
 
 
 def peak_memory_mb():
