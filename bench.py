@@ -187,7 +187,7 @@ def paddle_bench(config, data):
     def run(batches, training):
         model.train(training)
         return script.run_epoch(model, optimizer if training else None, batches, len(batches),
-                                "bench", log_lines=0)
+                                config.batch_size, "bench", log_lines=0)
 
     def matmul_timer(m, k, n):
         w = paddle.randn([k, n])

@@ -13,7 +13,7 @@ import collections
 import functools
 
 import load_data_fluid
-from compat.paddle_fluid import GradientClipByGlobalNorm, dynamic_lstm, fc, paddle
+from compat.paddle_fluid import GradientClipByGlobalNorm, dynamic_lstm, fc, paddle, reduce_sum
 from config import cpu_threads, learning_rate_at, parse_config
 from distributed.fluid import one_worker_only
 from ptb.batching import count_batches, make_batches
@@ -27,10 +27,10 @@ FRAMEWORK = "fluid"
 
 # --------------------------------------------------------------------- model
 
-Network = collections.namedtuple("Network", "feeds logits loss initial_state final_state")
+Network = collections.namedtuple("Network", "feeds logits cost loss initial_state final_state")
 Network.__doc__ = """feeds: names of the word data layers; logits: [total_words,
-vocab], before the softmax; loss: summed over
-each sequence's words, averaged over the sequences of the batch;
+vocab], before the softmax; cost: the cross-entropy summed over every
+target of the batch; loss: cost / batch_size, what a step minimises;
 initial_state: each layer's (cell, hidden) data layers; final_state: each
 layer's (cell, hidden) after every sequence's last word. The state lists
 are empty unless batching by chunks."""
@@ -58,10 +58,12 @@ def build_network(config):
     logits = fc(x, config.vocab_size, param_attr=uniform("softmax_w", config),
                 bias_attr=uniform("softmax_b", config))  # [total_words, vocab]
     cost = paddle.nn.functional.softmax_with_cross_entropy(logits, next_word)  # [total_words, 1]
-    # Sum over each sequence, mean over sequences: TF's PTB tutorial's scaling,
-    # which the presets' learning rates were tuned for.
-    sequence_cost = paddle.static.nn.sequence_pool(cost, "sum")  # [sequences, 1]
-    return Network([current_word.name, next_word.name], logits, paddle.mean(sequence_cost),
+    # Summed over every word. The loss divides by batch_size, not by this
+    # batch's sequences: a full batch gets TF's PTB tutorial's scaling, which
+    # the presets' learning rates were tuned for, and the epoch's smaller
+    # last batches only their share of a step.
+    cost = reduce_sum(cost)
+    return Network([current_word.name, next_word.name], logits, cost, cost / config.batch_size,
                    initial_state, final_state)
 
 
@@ -155,17 +157,17 @@ def run_epoch(exe, program, net, batches, num_batches, place, label, log_lines=5
     With the training program this trains; with the test clone it evaluates.
     """
     progress = Progress(label, num_batches, log_lines)
-    fetches = [net.loss] + [part for layer in net.final_state for part in layer]
+    fetches = [net.cost] + [part for layer in net.final_state for part in layer]
     state = None
     for batch in batches():
         feed = dict(zip(net.feeds, load_data_fluid.to_lod_tensors(batch, place)))
         feed.update(state_feed(net.initial_state, carried_state(state, len(batch),
                                                                 net.initial_state)))
         with stops_deferred():  # a stop lands between batches, never inside exe.run
-            loss, *final_state = exe.run(program, feed=feed, fetch_list=fetches)
+            cost, *final_state = exe.run(program, feed=feed, fetch_list=fetches)
         state = list(zip(final_state[0::2], final_state[1::2]))
         words = load_data_fluid.batch_targets(batch)
-        progress.update(float(loss) * len(batch), words, computed_steps=words)
+        progress.update(float(cost), words, computed_steps=words)
     return progress.finish()
 
 
@@ -208,7 +210,7 @@ def train(config):
     place = choose_place(config.device)  # fails before any work if it must
     workers = one_worker_only()  # distributed/fluid.py says why
     banner = f"PaddlePaddle {paddle.__version__} (Fluid static graph)"
-    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
+    config, eval_config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
     with checkpoints.claimed(config.resume, config.overwrite) as completed:
         # 1. Describe the network: a training program and its test clone.
         main_program, test_program, startup_program, net, schedule = build_programs(config)
@@ -232,7 +234,7 @@ def train(config):
                                         count_batches(data.train, config), place,
                                         f"epoch {epoch + 1} train")
                 check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
-                valid_stats = evaluate(exe, test_program, net, data.valid, data.vocab, config,
+                valid_stats = evaluate(exe, test_program, net, data.valid, data.vocab, eval_config,
                                        place, f"epoch {epoch + 1} valid")
                 record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
                                       train_stats, valid_stats)
@@ -244,12 +246,12 @@ def train(config):
             stopped = stop
             print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
 
-    test_stats = evaluate(exe, test_program, net, data.test, data.vocab, config, place, "test")
+    test_stats = evaluate(exe, test_program, net, data.test, data.vocab, eval_config, place, "test")
     best = checkpoints.best_epoch()
     best_stats = None
     if best and (best != completed or stopped):  # the model in memory is not the best
         restore_checkpoint(main_program, exe, checkpoints, best)
-        best_stats = evaluate(exe, test_program, net, data.test, data.vocab, config, place, "test")
+        best_stats = evaluate(exe, test_program, net, data.test, data.vocab, eval_config, place, "test")
     return end_run(metrics, FRAMEWORK, test_stats, completed, stopped, (best, best_stats))
 
 # -------------------------------------------------------------- command line

@@ -72,14 +72,17 @@ def build_network(config):
     return model
 
 
-def sequence_loss(logits, next_word, mask):
-    """Cross-entropy summed over each row's steps (the padding out), averaged
-    over the rows: TF's PTB tutorial's scaling, which the presets' learning
-    rates were tuned for."""
+def sequence_cost(logits, next_word, mask):
+    """Cross-entropy summed over every target of the batch, the padding out.
+
+    A step minimises cost / batch_size, not / this batch's rows: a full
+    batch gets TF's PTB tutorial's scaling, which the presets' learning
+    rates were tuned for, and the epoch's smaller last batches only their
+    share of a step."""
     cost = keras.losses.sparse_categorical_crossentropy(next_word, logits, from_logits=True)
     if mask is not None:
         cost = cost * keras.ops.cast(mask, cost.dtype)  # [batch, steps]
-    return keras.ops.sum(cost) / keras.ops.cast(keras.ops.shape(cost)[0], cost.dtype)
+    return keras.ops.sum(cost)
 
 
 def add_optimizer(config, workers=ONE_WORKER):
@@ -97,21 +100,25 @@ def set_learning_rate(optimizer, config, epoch):
 
 def make_steps(model, optimizer, config, workers=ONE_WORKER):
     """The compiled training and evaluation steps: (inputs, targets, lengths
-    or None, state or None, weight) -> (loss, final state); the weight is
+    or None, state or None, weight) -> (cost, final state); the weight is
     what this worker's loss counts for in the global batch, 1 on one worker."""
     def forward(current_word, next_word, lengths, state, training):
         mask = None if lengths is None else tf.sequence_mask(lengths, tf.shape(current_word)[1])
         logits, final_state = model(current_word, state, mask=mask, training=training)
-        return sequence_loss(logits, next_word, mask), final_state
+        return sequence_cost(logits, next_word, mask), final_state
 
     def replica_step(current_word, next_word, lengths, state, weight):
         with tf.GradientTape() as tape:
-            loss, final_state = forward(current_word, next_word, lengths, state, True)
-            weighted = loss * weight
+            cost, final_state = forward(current_word, next_word, lengths, state, True)
+            loss = cost / config.batch_size * weight
         variables = model.trainable_variables
-        grads = tape.gradient(weighted, variables)
+        # The embedding's gradient comes as IndexedSlices, a row for every
+        # word of the batch; global_clipnorm would square those rows one by
+        # one, not each word's sum of them. Dense, it is the norm Fluid and
+        # Paddle clip by.
+        grads = [tf.convert_to_tensor(grad) for grad in tape.gradient(loss, variables)]
         optimizer.apply(workers.summed_and_clipped(grads, config.max_grad_norm), variables)
-        return loss, final_state
+        return cost, final_state
 
     @tf.function(reduce_retracing=True)
     def train_step(current_word, next_word, lengths, state, weight):
@@ -156,11 +163,11 @@ def run_epoch(step, batches, num_batches, label, log_lines=5, workers=ONE_WORKER
         lengths = lengths[0] if lengths else None
         # The first batch gets [], and the model starts it from zeros.
         with stops_deferred():  # a stop lands between batches, never inside the step
-            loss, final_state = step(current_word, next_word, lengths,
+            cost, final_state = step(current_word, next_word, lengths,
                                      carried_state(state, rows, ()), tf.constant(weight, tf.float32))
         if weight:  # else a stand-in that keeps the collectives in step
             state = final_state if lengths is None else None  # sentences start from zeros
-            progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),
+            progress.update(float(cost), load_data_tf.batch_targets(batch),
                             computed_steps=current_word.size)
     return progress.finish(workers.sum)
 
@@ -190,7 +197,7 @@ def train(config):
     device = choose_device(config)  # fails before any work if it must
     workers = join_workers()  # one, or those TF_CONFIG names
     banner = f"Keras {keras.__version__} on TensorFlow {tf.__version__}"
-    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
+    config, eval_config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
     with (checkpoints.claimed(config.resume, config.overwrite, workers.rank) as completed,
           workers.scope(device)):
         # 1. Build the model, its weights drawn as it is built; 2. the device was
@@ -220,7 +227,7 @@ def train(config):
                 if workers.rank > 0:  # worker 0 alone evaluates, reports and saves
                     completed = epoch + 1
                     continue
-                valid_stats = evaluate(eval_step, data.valid, data.vocab, config,
+                valid_stats = evaluate(eval_step, data.valid, data.vocab, eval_config,
                                        f"epoch {epoch + 1} valid")
                 record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
                                       train_stats, valid_stats)
@@ -234,12 +241,12 @@ def train(config):
 
         if workers.rank > 0:
             return end_run(metrics, FRAMEWORK, None, completed, stopped, None)
-        test_stats = evaluate(eval_step, data.test, data.vocab, config, "test")
+        test_stats = evaluate(eval_step, data.test, data.vocab, eval_config, "test")
         best = checkpoints.best_epoch()
         best_stats = None
         if best and (best != completed or stopped):  # the model in memory is not the best
             restore_checkpoint(model, checkpoints, best)
-            best_stats = evaluate(eval_step, data.test, data.vocab, config, "test")
+            best_stats = evaluate(eval_step, data.test, data.vocab, eval_config, "test")
     return end_run(metrics, FRAMEWORK, test_stats, completed, stopped, (best, best_stats))
 
 # -------------------------------------------------------------- command line

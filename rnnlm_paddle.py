@@ -63,16 +63,19 @@ def build_network(config):
     return LanguageModel(config)
 
 
-def sequence_loss(logits, next_word, lengths):
-    """Cross-entropy summed over each row's steps (the padding out), averaged
-    over the rows: TF's PTB tutorial's scaling, which the presets' learning
-    rates were tuned for."""
+def sequence_cost(logits, next_word, lengths):
+    """Cross-entropy summed over every target of the batch, the padding out.
+
+    A step minimises cost / batch_size, not / this batch's rows: a full
+    batch gets TF's PTB tutorial's scaling, which the presets' learning
+    rates were tuned for, and the epoch's smaller last batches only their
+    share of a step."""
     cost = nn.functional.cross_entropy(logits, next_word.unsqueeze(-1), reduction="none")
     cost = cost.squeeze(-1)  # [batch, steps]
     if lengths is not None:
         steps = paddle.arange(cost.shape[1], dtype=lengths.dtype)
         cost = cost * (steps < lengths.unsqueeze(-1)).astype(cost.dtype)
-    return cost.sum() / cost.shape[0]
+    return cost.sum()
 
 
 def add_optimizer(config, model):
@@ -106,7 +109,8 @@ def choose_device(config):
 # ------------------------------------------------------------- training code
 
 
-def run_epoch(model, optimizer, batches, num_batches, label, log_lines=5, workers=ONE_WORKER):
+def run_epoch(model, optimizer, batches, num_batches, batch_size, label, log_lines=5,
+              workers=ONE_WORKER):
     """Run the model on every (mini-batch, weight), carrying the state
     between chunks; return its EpochStats, summed over the workers.
 
@@ -121,14 +125,14 @@ def run_epoch(model, optimizer, batches, num_batches, label, log_lines=5, worker
         with stops_deferred():  # a stop lands between batches, never inside Paddle
             with paddle.set_grad_enabled(optimizer is not None):
                 logits, final_state = model(current_word, carried(state, rows), lengths)
-                loss = sequence_loss(logits, next_word, lengths)
+                cost = sequence_cost(logits, next_word, lengths)
             if optimizer is not None:
-                (loss * workers.loss_scale(weight)).backward()
+                (cost / batch_size * workers.loss_scale(weight)).backward()
                 optimizer.step()
                 model.clear_gradients()
         if weight:  # else a stand-in that keeps the collectives in step
             state = final_state if lengths is None else None  # sentences start from zeros
-            progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),
+            progress.update(float(cost), load_data_tf.batch_targets(batch),
                             computed_steps=batch[0].size)
     return progress.finish(workers.sum)
 
@@ -145,7 +149,8 @@ def carried(state, rows):
 def evaluate(model, sentences, vocab, config, label):
     batches = alone(make_batches(load_data_tf, sentences, vocab, config))
     model.eval()
-    stats = run_epoch(model, None, batches, count_batches(sentences, config), label, log_lines=0)
+    stats = run_epoch(model, None, batches, count_batches(sentences, config), config.batch_size,
+                      label, log_lines=0)
     model.train()
     return stats
 
@@ -170,7 +175,7 @@ def train(config):
     choose_device(config)  # fails before any work if it must
     workers = join_workers()  # one, or those paddle.distributed.launch started
     banner = f"PaddlePaddle {paddle.__version__} (dynamic graph)"
-    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
+    config, eval_config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
     with checkpoints.claimed(config.resume, config.overwrite, workers.rank) as completed:
         # 1. Build the model, its weights drawn as it is built; 2. the device was
         #    chosen above; 3. the optimizer; 4. nothing to start: it runs eagerly.
@@ -194,12 +199,13 @@ def train(config):
                                                     workers, seed=config.seed + epoch)
                 with workers.stopping_together():
                     train_stats = run_epoch(trained, optimizer, batches, num_batches,
-                                            f"epoch {epoch + 1} train", workers.log_lines, workers)
+                                            config.batch_size, f"epoch {epoch + 1} train",
+                                            workers.log_lines, workers)
                 check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
                 if workers.rank > 0:  # worker 0 alone evaluates, reports and saves
                     completed = epoch + 1
                     continue
-                valid_stats = evaluate(model, data.valid, data.vocab, config,
+                valid_stats = evaluate(model, data.valid, data.vocab, eval_config,
                                        f"epoch {epoch + 1} valid")
                 record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
                                       train_stats, valid_stats)
@@ -213,12 +219,12 @@ def train(config):
 
     if workers.rank > 0:
         return end_run(metrics, FRAMEWORK, None, completed, stopped, None)
-    test_stats = evaluate(model, data.test, data.vocab, config, "test")
+    test_stats = evaluate(model, data.test, data.vocab, eval_config, "test")
     best = checkpoints.best_epoch()
     best_stats = None
     if best and (best != completed or stopped):  # the model in memory is not the best
         restore_checkpoint(model, checkpoints, best)
-        best_stats = evaluate(model, data.test, data.vocab, config, "test")
+        best_stats = evaluate(model, data.test, data.vocab, eval_config, "test")
     return end_run(metrics, FRAMEWORK, test_stats, completed, stopped, (best, best_stats))
 
 # -------------------------------------------------------------- command line

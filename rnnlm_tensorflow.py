@@ -27,13 +27,13 @@ FRAMEWORK = "tensorflow"
 
 # --------------------------------------------------------------------- model
 
-Network = collections.namedtuple("Network", "feeds logits loss initial_state final_state")
+Network = collections.namedtuple("Network", "feeds logits cost loss initial_state final_state")
 Network.__doc__ = """feeds: the word placeholders (and, batching by sentences,
 the lengths); logits: [batch_size * num_steps, vocab], before the softmax;
-loss: summed over each row's steps, averaged over the rows of
-the batch; initial_state: each layer's (c, h) placeholders; final_state:
-each layer's (c, h) after the last step. The state tuples are empty unless
-batching by chunks."""
+cost: the cross-entropy summed over every target of the batch; loss: cost /
+batch_size, what a step minimises; initial_state: each layer's (c, h)
+placeholders; final_state: each layer's (c, h) after the last step. The
+state tuples are empty unless batching by chunks."""
 
 Optimizer = collections.namedtuple("Optimizer", "train_op new_learning_rate set_learning_rate "
                                                 "weight")
@@ -73,11 +73,12 @@ def build_network(config, is_training):
     logits = tf.matmul(tf.reshape(outputs, [-1, config.hidden_size]), softmax_w) + softmax_b
     cost = tf.nn.sparse_softmax_cross_entropy_with_logits(
         labels=tf.reshape(next_word, [-1]), logits=logits)  # [batch_size * num_steps]
-    # Padding out; then sum over each row's steps, mean over rows: TF's PTB
-    # tutorial's scaling, which the presets' learning rates were tuned for.
-    cost = tf.reshape(cost, tf.shape(next_word)) * mask
-    loss = tf.reduce_sum(cost) / tf.cast(tf.shape(next_word)[0], tf.float32)
-    return Network(feeds, logits, loss, initial_state, final_state)
+    # Padding out, then summed. The loss divides by batch_size, not by this
+    # batch's rows: a full batch gets TF's PTB tutorial's scaling, which the
+    # presets' learning rates were tuned for, and the epoch's smaller last
+    # batches only their share of a step.
+    cost = tf.reduce_sum(tf.reshape(cost, tf.shape(next_word)) * mask)
+    return Network(feeds, logits, cost, cost / config.batch_size, initial_state, final_state)
 
 
 def state_placeholders(config):
@@ -119,7 +120,12 @@ def add_optimizer(config, loss, workers):
     new_learning_rate = tf.placeholder(tf.float32, [], "new_learning_rate")
     weight = tf.placeholder_with_default(1.0, [], "weight")
     params = tf.trainable_variables()
-    grads = workers.summed(tf.gradients(loss * weight, params))
+    # The embedding's gradient comes as IndexedSlices, a row for every word
+    # of the batch; clip_by_global_norm would square those rows one by one,
+    # not each word's sum of them, and clip by a wrong norm. Dense, it is
+    # the norm Fluid and Paddle clip by.
+    grads = [tf.convert_to_tensor(grad) for grad in tf.gradients(loss * weight, params)]
+    grads = workers.summed(grads)
     grads, _ = tf.clip_by_global_norm(grads, config.max_grad_norm)
     optimizer = tf.train.GradientDescentOptimizer(learning_rate)
     train_op = optimizer.apply_gradients(zip(workers.for_optimizer(grads), params))
@@ -168,7 +174,7 @@ def run_epoch(session, optimizer, net, batches, num_batches, label, log_lines=5,
     With an Optimizer this trains; with None (and the evaluation network) it evaluates.
     """
     progress = Progress(label, num_batches, log_lines)
-    fetches = [net.loss, net.final_state] + ([optimizer.train_op] if optimizer else [])
+    fetches = [net.cost, net.final_state] + ([optimizer.train_op] if optimizer else [])
     state = None
     for batch, weight in batches:
         rows = batch[0].shape[0]
@@ -177,10 +183,10 @@ def run_epoch(session, optimizer, net, batches, num_batches, label, log_lines=5,
         if optimizer:
             feed[optimizer.weight] = weight
         with stops_deferred():  # a stop lands between batches, never inside session.run
-            loss, final_state, *_ = session.run(fetches, feed)
+            cost, final_state, *_ = session.run(fetches, feed)
         if weight:  # else a stand-in that keeps the collectives in step
             state = final_state
-            progress.update(float(loss) * rows, load_data_tf.batch_targets(batch),
+            progress.update(float(cost), load_data_tf.batch_targets(batch),
                             computed_steps=batch[0].size)
     return progress.finish(workers.sum)
 
@@ -232,7 +238,7 @@ def train(config):
     device = choose_device(config.device)  # fails before any work if it must
     workers = join_workers()  # one, or those TF_CONFIG names
     banner = f"TensorFlow {tf.__version__} (v1 graph)"
-    config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
+    config, eval_config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
     with checkpoints.claimed(config.resume, config.overwrite, workers.rank) as completed:
         # 1. Describe the graph: a training network and an evaluation network sharing its variables.
         graph, net, eval_net, optimizer, saver, initializer = build_graph(config, device, workers)
@@ -261,7 +267,7 @@ def train(config):
                 if workers.rank > 0:  # worker 0 alone evaluates, reports and saves
                     completed = epoch + 1
                     continue
-                valid_stats = evaluate(session, eval_net, data.valid, data.vocab, config,
+                valid_stats = evaluate(session, eval_net, data.valid, data.vocab, eval_config,
                                        f"epoch {epoch + 1} valid")
                 record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
                                       train_stats, valid_stats)
@@ -275,12 +281,12 @@ def train(config):
 
     if workers.rank > 0:
         return end_run(metrics, FRAMEWORK, None, completed, stopped, None)
-    test_stats = evaluate(session, eval_net, data.test, data.vocab, config, "test")
+    test_stats = evaluate(session, eval_net, data.test, data.vocab, eval_config, "test")
     best = checkpoints.best_epoch()
     best_stats = None
     if best and (best != completed or stopped):  # the model in memory is not the best
         restore_checkpoint(session, saver, checkpoints, best)
-        best_stats = evaluate(session, eval_net, data.test, data.vocab, config, "test")
+        best_stats = evaluate(session, eval_net, data.test, data.vocab, eval_config, "test")
     session.close()
     return end_run(metrics, FRAMEWORK, test_stats, completed, stopped, (best, best_stats))
 

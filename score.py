@@ -15,7 +15,8 @@ import os
 import numpy as np
 
 import load_data_tf
-from config import DefaultsHelpFormatter, OneLineParser
+from config import Config, DefaultsHelpFormatter, OneLineParser
+from distributed.shards import evaluation_config
 from ptb import batching, corpus
 from trained.exported import Exported
 from training.errors import UserError, run_cli
@@ -35,12 +36,11 @@ def perplexity(exported, sentences):
     """(perplexity, targets) of `sentences` (lists of ids), batched as the
     checkpoint's evaluation was: chunks with the state carried, or sentences
     from a zero state."""
-    config = exported.meta["config"]
-    if config["batching"] == "chunks":
-        costs = chunk_costs(exported, sentences, config["batch_size"], config["num_steps"])
+    config = evaluation_config(Config(**exported.meta["config"]))
+    if config.batching == "chunks":
+        costs = chunk_costs(exported, sentences, config.batch_size, config.num_steps)
     else:
-        costs = sentence_costs(exported, sentences, config["batch_size"],
-                               config["max_sentence_length"])
+        costs = sentence_costs(exported, sentences, config.batch_size, config.max_sentence_length)
     total = sum(cost for cost, _ in costs)
     targets = corpus.count_targets(sentences)
     return math.exp(total / targets), targets

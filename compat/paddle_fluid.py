@@ -4,7 +4,7 @@ Import Paddle as `from compat.paddle_fluid import paddle`: this module sets
 FLAGS_enable_pir_api=0 before the first `import paddle`, because Paddle 3's
 default IR (PIR) has no LoD tensors, and then turns on the static graph.
 
-Three things the 2018 Fluid API did that Paddle 3.3.1 cannot do as written
+Four things the 2018 Fluid API did that Paddle 3.3.1 cannot do as written
 live here, each under the name the 2018 API used:
 
 - `dynamic_lstm`: the LoD lstm operator, run in float64 because its float32
@@ -12,7 +12,8 @@ live here, each under the name the 2018 API used:
 - `fc`: with a bias, computed as [x, 1] @ [W; b], because Paddle's CPU bias
   add over [words, vocab] is slow;
 - `GradientClipByGlobalNorm`: paddle.nn.ClipGradByGlobalNorm can no longer
-  build a legacy graph.
+  build a legacy graph;
+- `reduce_sum`: paddle.sum builds only PIR.
 """
 import os
 import sys
@@ -98,6 +99,11 @@ def fc(input, size, param_attr=None, bias_attr=None):
     input_and_one = legacy_op("concat", X=[input, ones], attrs=dict(axis=1))
     weight_and_bias = legacy_op("concat", X=[weight, bias], attrs=dict(axis=0))
     return legacy_op("matmul_v2", X=input_and_one, Y=weight_and_bias)
+
+
+def reduce_sum(input):
+    """fluid.layers.reduce_sum(input): the sum of every element, shape [1]."""
+    return legacy_op("reduce_sum", X=input, attrs=dict(dim=[0], keep_dim=False, reduce_all=True))
 
 
 class GradientClipByGlobalNorm(paddle.nn.clip.ClipGradBase):

@@ -54,9 +54,7 @@ class Workers(shards.Workers, OneWorker):
         """The gradients of every worker, summed (the global batch's) and
         clipped; divided by the workers, as the optimizer sums them again."""
         context = tf.distribute.get_replica_context()
-        summed = context.all_reduce(tf.distribute.ReduceOp.SUM,
-                                    [tf.convert_to_tensor(grad) for grad in grads],
-                                    options=self.options)
+        summed = context.all_reduce(tf.distribute.ReduceOp.SUM, grads, options=self.options)
         clipped, _ = tf.clip_by_global_norm(summed, max_grad_norm)
         return [grad / self.count for grad in clipped]
 

@@ -13,9 +13,10 @@ to the last worker. Sentences come in the epoch's shuffled order. A worker
 whose share of a step is empty (the tail, or a short last batch) still
 takes the step, with a weight of 0, so that the collectives stay in step.
 
-Each worker's loss is the mean over its rows; weighted by its rows over the
-global batch's, the workers' gradients add up to the gradient of the mean
-over the global batch: the update one worker makes with N x B rows.
+Each worker's loss is its rows' cost over B (a batch's share of a step:
+ptb/batching.py); weighted by 1 / N, the workers' gradients add up to the
+gradient of the global batch's cost over N x B: the update one worker makes
+with N x B rows, whether the global batch is full or not.
 """
 import contextlib
 import dataclasses
@@ -110,8 +111,8 @@ def epoch_shares(loader, sentences, vocab, config, workers, seed):
 
 def shares(batches, config, rank, count):
     """Yield (this worker's part of each global batch, its weight): the part
-    a tuple of arrays like the batch, or a stand-in if empty; the weight its
-    rows over the global batch's. On one worker, each batch with weight 1."""
+    a tuple of arrays like the batch, or a stand-in if empty; the weight 1 /
+    count, or 0 for a stand-in. On one worker, each batch with weight 1."""
     for batch in batches:
         rows = len(batch[0])
         if config.batching == "chunks" and rows < config.batch_size * count:
@@ -125,7 +126,7 @@ def shares(batches, config, rank, count):
         if len(part) == 3:  # padded sentences: only as long as this part's longest
             longest = int(part[2].max())
             part = (part[0][:, :longest], part[1][:, :longest], part[2])
-        yield part, len(mine) / rows
+        yield part, 1 / count
 
 
 def alone(batches):
@@ -138,6 +139,13 @@ def stand_in(batching):
     empty: it takes the step with a weight of 0."""
     word = np.zeros((1, 1), np.int32)
     return (word, word) if batching == "chunks" else (word, word, np.ones(1, np.int32))
+
+
+def evaluation_config(config):
+    """The config to evaluate with: worker 0 evaluates alone, batched as one
+    worker with the global batch (config.workers x batch_size rows) would,
+    so that N workers report the numbers of that one worker."""
+    return dataclasses.replace(global_batches(config, config.workers), workers=1)
 
 
 def global_batches(config, count):

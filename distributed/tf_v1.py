@@ -64,8 +64,7 @@ class Workers(shards.Workers, OneWorker):
     def summed(self, grads):
         """The gradients of every worker, summed: the global batch's."""
         context = tf.distribute.get_replica_context()
-        dense = [tf.convert_to_tensor(grad) for grad in grads]  # embedding's are IndexedSlices
-        return context.all_reduce(tf.distribute.ReduceOp.SUM, dense, options=self.options)
+        return context.all_reduce(tf.distribute.ReduceOp.SUM, grads, options=self.options)
 
     def for_optimizer(self, grads):
         # A v1 optimizer in a replica context sums its gradients over the

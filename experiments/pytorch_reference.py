@@ -4,8 +4,8 @@ A PyTorch reference of the `small` recipe reaches test perplexity 195.5 on
 ptb-mini, about 5% below rnnlm_tensorflow.py. This script is that recipe,
 written independently: the same vocabulary, the same [batch_size,
 num_steps] chunks of the same stream (ptb.batching), the state
-carried and cut for the one-row tail, the loss summed over steps and
-averaged over rows, uniform init, SGD with the preset's schedule and
+carried and cut for the one-row tail, the loss summed over the batch's
+targets and divided by batch_size, uniform init, SGD with the preset's schedule and
 global-norm clipping. torch is not one of the project's requirements:
 
     python -m venv /tmp/torch && /tmp/torch/bin/pip install torch==2.14.1 numpy
@@ -66,7 +66,7 @@ def run_epoch(model, stream, config, learning_rate=None):
             loss = cross_entropy(logits.reshape(-1, config.vocab_size), labels.reshape(-1))
         if learning_rate is not None:
             model.zero_grad()
-            (loss / inputs.shape[0]).backward()
+            (loss / config.batch_size).backward()  # a smaller batch: its share of a step
             nn.utils.clip_grad_norm_(params, config.max_grad_norm)
             with torch.no_grad():
                 for weight in params:

@@ -15,7 +15,10 @@ one id. With 18 ids (17 targets), batch_size 3 and num_steps 4:
 
 The last columns of a row may make a shorter chunk, and the few targets that
 do not fill a row (here 16 and 17) come last as a one-row batch that
-continues the last row: every target is scored exactly once.
+continues the last row: every target is scored exactly once. Such smaller
+batches train like the others, each moving the weights by its share of a
+full step: every script's loss is the batch's summed cost over batch_size,
+not over the batch's own rows (docs/batch-weights.md).
 
 Batching by sentences, each sentence is a pair (src, trg) = ([<eos>] +
 words, words + [<eos>]). A sentence longer than max_sentence_length steps

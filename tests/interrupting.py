@@ -59,7 +59,8 @@ def paddle(script, config, data):
     model = script.build_network(config)
     optimizer, _ = script.add_optimizer(config, model)
     batches = alone(make_batches(script.load_data_tf, data.train, data.vocab, config))
-    return optimizer, "step", lambda: script.run_epoch(model, optimizer, batches, 1, "x")
+    return optimizer, "step", lambda: script.run_epoch(model, optimizer, batches, 1,
+                                                       config.batch_size, "x")
 
 
 def keras(script, config, data):

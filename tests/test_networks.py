@@ -10,14 +10,17 @@ import numpy as np
 import pytest
 
 import load_data_fluid
+import load_data_tf
 import rnnlm_fluid
 import rnnlm_tensorflow
 from compat.paddle_fluid import paddle
 from compat.tf_v1 import tf
 from config import Config
 from distributed.shards import alone
+from distributed.tf_v1 import ONE_WORKER
 from ptb import batching, corpus
 from ptb.corpus import EOS
+from tests.evaluate_apart import one_batch
 from trained import layout
 
 VOCAB = {EOS: 0, **{f"w{i}": i for i in range(1, 12)}}
@@ -199,3 +202,131 @@ def test_todays_apis_compute_the_same_loss_as_fluid(script, batching, tmp_path):
     today = json.loads(result.stdout.strip().splitlines()[-1])
     assert today["targets"] == fluid.targets == corpus.count_targets(sentences)
     assert today["cost"] == pytest.approx(total_cost(fluid), abs=1e-4 * fluid.targets)
+
+
+def fluid_weights(config):
+    """Weights drawn by a Fluid program for `config`, in Fluid's names."""
+    program, *_ = fluid_session(config)
+    scope = paddle.static.global_scope()
+    return {param.name: np.array(scope.find_var(param.name).get_tensor())
+            for param in program.all_parameters()}
+
+
+def fluid_step(config, weights, sentences):
+    """The weights (shared layout) after one step of rnnlm_fluid.py's
+    training program from `weights` on `sentences` as one batch."""
+    main_program, _, startup_program, net, schedule = rnnlm_fluid.build_programs(config)
+    place = paddle.CPUPlace()
+    exe = paddle.static.Executor(place)
+    exe.run(startup_program)
+    scope = paddle.static.global_scope()
+    for name, value in layout.framework_params("fluid", weights, config).items():
+        tensor = scope.find_var(name).get_tensor()
+        tensor.set(value.astype(np.array(tensor).dtype), place)  # the lstm's are float64
+    rnnlm_fluid.set_learning_rate(schedule, 0)
+    batch = one_batch(load_data_fluid, sentences, VOCAB, config)
+    rnnlm_fluid.run_epoch(exe, main_program, net, lambda: iter([batch]), 1, place, "fluid", 0)
+    params = {param.name: np.array(scope.find_var(param.name).get_tensor())
+              for param in main_program.all_parameters()}
+    return layout.checked(layout.to_layout("fluid", params, config), config, "fluid")
+
+
+def tensorflow_step(config, weights, sentences):
+    """The same through rnnlm_tensorflow.py's training graph."""
+    graph, net, _, optimizer, _, initializer = rnnlm_tensorflow.build_graph(config, "/CPU:0",
+                                                                             ONE_WORKER)
+    with tf.Session(graph=graph) as session:
+        session.run(initializer)
+        variables = {v.op.name: v for v in graph.get_collection("variables")}
+        for name, value in layout.framework_params("tensorflow", weights, config).items():
+            variables[name].load(value, session)
+        rnnlm_tensorflow.set_learning_rate(session, optimizer, config, 0)
+        batch = one_batch(load_data_tf, sentences, VOCAB, config)
+        rnnlm_tensorflow.run_epoch(session, optimizer, net, alone([batch]), 1, "tf", log_lines=0)
+        params = {name: session.run(variable) for name, variable in variables.items()}
+    return layout.to_layout("tensorflow", params, config)
+
+
+def todays_steps(script, weights, cases, folder):
+    """For each case, {batch_size: weights after one step} of rnnlm_SCRIPT.py,
+    all in one process of its own."""
+    np.savez(folder / "weights.npz", **layout.framework_params("fluid", weights, CONFIG))
+    job = {"cases": [{"config": dataclasses.asdict(config), "sentences": REPEATING,
+                      "batch_sizes": sizes} for config, sizes in cases],
+           "out": str(folder / "after.npz")}
+    (folder / "job.json").write_text(json.dumps(job))
+    result = subprocess.run([sys.executable, "-m", "tests.evaluate_apart", script,
+                             str(folder / "weights.npz"), str(folder / "job.json")],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    after = np.load(folder / "after.npz")
+    return [{size: {name: after[f"{number}/{size}/{name}"] for name in weights} for size in sizes}
+            for number, (_, sizes) in enumerate(cases)]
+
+
+# Words that repeat within the batch: their embedding rows get several gradients.
+REPEATING = [[1, 2, 1, 2, 1], [1, 7], [8, 1]]
+ROWS, BATCH_SIZE = len(REPEATING), 4
+# One step of each script from one set of weights, on REPEATING as one batch:
+# unclipped (a step is the learning rate times the gradient) at batch sizes
+# ROWS and BATCH_SIZE, by sentences and by chunks; and clipped.
+STEP_CASES = {
+    "sentences": (dataclasses.replace(CONFIG, max_grad_norm=1e9), [ROWS, BATCH_SIZE]),
+    "chunks": (dataclasses.replace(CONFIG, batching="chunks", max_grad_norm=1e9),
+               [ROWS, BATCH_SIZE]),
+    "clipped": (dataclasses.replace(CONFIG, batch_size=ROWS, max_grad_norm=0.05), [ROWS]),
+}
+
+
+@pytest.fixture(scope="module")
+def steps(tmp_path_factory):
+    """(the weights, {script: {case: {batch_size: the weights after its step}}}), Fluid first."""
+    weights = layout.checked(layout.to_layout("fluid", fluid_weights(CONFIG), CONFIG), CONFIG,
+                             "fluid")
+    after = {name: {case: {size: step(dataclasses.replace(config, batch_size=size), weights,
+                                      REPEATING)
+                           for size in sizes}
+                    for case, (config, sizes) in STEP_CASES.items()}
+             for name, step in (("fluid", fluid_step), ("tensorflow", tensorflow_step))}
+    for script in ("paddle", "keras"):
+        folder = tmp_path_factory.mktemp(script)
+        cases = todays_steps(script, weights, list(STEP_CASES.values()), folder)
+        after[script] = dict(zip(STEP_CASES, cases))
+    return weights, after
+
+
+@pytest.mark.parametrize("script", ["fluid", "tensorflow", "paddle", "keras"])
+@pytest.mark.parametrize("batching", ["sentences", "chunks"])
+def test_a_smaller_batch_moves_the_weights_by_its_share(batching, script, steps):
+    """A batch of r rows, with --batch_size b, moves the weights r/b as far
+    as the same rows do as a full batch (batch_size r), and each script
+    takes Fluid's step from the same weights. Dividing by the batch's own
+    rows gave the epoch's one-row tail a whole step."""
+    weights, after = steps
+    mine, fluids = after[script][batching], after["fluid"][batching]
+    for name, before in weights.items():
+        full, share = mine[ROWS][name] - before, mine[BATCH_SIZE][name] - before
+        assert np.abs(full).max() > 1e-4, name  # the step moved this weight
+        np.testing.assert_allclose(share, full * ROWS / BATCH_SIZE, rtol=0, atol=2e-6, err_msg=name)
+        np.testing.assert_allclose(mine[ROWS][name], fluids[ROWS][name], rtol=0, atol=1e-6,
+                                   err_msg=f"{name}: not Fluid's step")
+
+
+@pytest.mark.parametrize("script", ["fluid", "tensorflow", "paddle", "keras"])
+def test_every_script_clips_the_norm_of_the_whole_gradient(script, steps):
+    """Clipped, one SGD step at learning rate 1 is max_grad_norm long, in
+    all four scripts alike. TensorFlow's clip_by_global_norm, given the
+    embedding's gradient as IndexedSlices, squared a repeated word's rows
+    one by one, not their sum: a wrong norm, so a longer step than Fluid's."""
+    weights, after = steps
+    config, _ = STEP_CASES["clipped"]
+    mine, fluids = after[script]["clipped"][ROWS], after["fluid"]["clipped"][ROWS]
+    step = [mine[name] - before for name, before in weights.items()]
+    assert norm(step) == pytest.approx(config.max_grad_norm, rel=1e-4)
+    for name in weights:
+        np.testing.assert_allclose(mine[name], fluids[name], rtol=0, atol=1e-6,
+                                   err_msg=f"{name}: not Fluid's step")
+
+
+def norm(arrays):
+    return float(np.sqrt(sum(np.sum(np.square(array, dtype=np.float64)) for array in arrays)))

@@ -3,15 +3,17 @@ import collections
 import dataclasses
 
 from config import describe
-from distributed.shards import global_batches
+from distributed.shards import evaluation_config, global_batches
 from ptb import corpus
 from ptb.batching import check_batch_size, describe_data
 from training.checkpoints import CheckpointFolder, run_identity
 from training.reports import MetricsLog, report_test
 
-Run = collections.namedtuple("Run", "config data metrics checkpoints")
-Run.__doc__ = """config: with the data's vocab_size; data: a ptb.corpus.Corpus;
-metrics: the MetricsLog; checkpoints: the CheckpointFolder, not yet claimed."""
+Run = collections.namedtuple("Run", "config eval_config data metrics checkpoints")
+Run.__doc__ = """config: with the data's vocab_size; eval_config: the config to
+evaluate with (distributed.shards.evaluation_config); data: a
+ptb.corpus.Corpus; metrics: the MetricsLog; checkpoints: the
+CheckpointFolder, not yet claimed."""
 
 
 def start_run(framework, banner, config, workers):
@@ -26,7 +28,7 @@ def start_run(framework, banner, config, workers):
     checkpoints = CheckpointFolder(config.save_dir, run_identity(framework, config, data.vocab),
                                    dataclasses.asdict(config), data.vocab)
     metrics = MetricsLog(config.metrics_file if workers.rank == 0 else "")
-    return Run(config, data, metrics, checkpoints)
+    return Run(config, evaluation_config(config), data, metrics, checkpoints)
 
 
 def end_run(metrics, framework, test_stats, epochs, stopped, best):

@@ -1,0 +1,78 @@
+"""How far training carries a difference the size of float32 rounding.
+
+    python experiments/rounding_amplification.py --data_dir DIR [--model small] [--batch_size 40]
+
+Trains rnnlm_tensorflow.py's model by chunks for one epoch twice on one
+worker: from its seeded weights, and from the same weights each multiplied
+by (1 + 1e-7 x a random sign), about one float32 rounding. That is all a
+different CPU model, thread count or order of a sum (several workers add
+their gradients, one worker its rows) changes in a step. Each run is
+repeated from the start for the first N batches, for growing N, and the
+table gives the distance between the two runs' weights (relative, over all
+weights) and each run's valid perplexity after those N batches.
+"""
+import argparse
+
+import numpy as np
+
+import load_data_tf
+import rnnlm_tensorflow as script
+from compat.tf_v1 import tf
+from config import PRESETS, Config
+from distributed.shards import alone
+from distributed.tf_v1 import ONE_WORKER
+from ptb import corpus
+from ptb.batching import make_batches
+
+PERTURBATION = 1e-7
+
+
+def train_prefix(session, parts, config, data, start, batches):
+    """Load `start`, train on `batches`, return the weights and the valid perplexity."""
+    graph, net, eval_net, optimizer = parts
+    variables = graph.get_collection("trainable_variables")
+    for variable, value in zip(variables, start):
+        variable.load(value, session)
+    script.run_epoch(session, optimizer, net, alone(batches), len(batches), "train", log_lines=0)
+    valid = script.evaluate(session, eval_net, data.valid, data.vocab, config, "valid")
+    return session.run(variables), valid.ppl
+
+
+def distance(first, second):
+    squares = sum(float(np.sum((a - b) ** 2)) for a, b in zip(first, second))
+    return (squares / sum(float(np.sum(a ** 2)) for a in first)) ** 0.5
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data_dir", required=True, help="folder with ptb.{train,valid,test}.txt")
+    parser.add_argument("--model", default="small", choices=sorted(PRESETS))
+    parser.add_argument("--batch_size", type=int, default=40)
+    args = parser.parse_args()
+    data = corpus.load_corpus(args.data_dir)
+    config = Config(**{**PRESETS[args.model], "batching": "chunks", "batch_size": args.batch_size,
+                       "vocab_size": len(data.vocab), "model": args.model})
+    graph, net, eval_net, optimizer, _, initializer = script.build_graph(config, "/CPU:0",
+                                                                          ONE_WORKER)
+    batches = list(make_batches(load_data_tf, data.train, data.vocab, config))
+    with tf.Session(graph=graph) as session:
+        session.run(initializer)
+        script.set_learning_rate(session, optimizer, config, 0)
+        seeded = session.run(graph.get_collection("trainable_variables"))
+        signs = np.random.default_rng(0)
+        nudged = [value * (1 + PERTURBATION * signs.choice([-1, 1], value.shape)).astype(value.dtype)
+                  for value in seeded]
+        parts = (graph, net, eval_net, optimizer)
+        print(f"{args.model}, batch {args.batch_size} x {config.num_steps}, {len(batches)} batches "
+              f"an epoch; weights nudged by {PERTURBATION:g} (relative {distance(seeded, nudged):.1e})")
+        print("| batches | weights apart (relative) | valid ppl | valid ppl, nudged | apart |")
+        print("| --- | --- | --- | --- | --- |")
+        for count in sorted({1, 3, 10, 30, 60, 100, 150, len(batches)} & set(range(len(batches) + 1))):
+            first, first_ppl = train_prefix(session, parts, config, data, seeded, batches[:count])
+            second, second_ppl = train_prefix(session, parts, config, data, nudged, batches[:count])
+            print(f"| {count} | {distance(first, second):.1e} | {first_ppl:.2f} | {second_ppl:.2f} "
+                  f"| {abs(second_ppl / first_ppl - 1):.2%} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
