@@ -186,10 +186,10 @@ def table_rows(runs):
                spread_cell(last, "train_ppl", "{:.2f}"), spread_cell(last, "valid_ppl", "{:.2f}"),
                spread_cell(tests, "test_ppl", "{:.2f}"), best_cell(tests),
                spread_cell(tests, "test_words", "{:,}"),
-               spread_cell(run_medians(runs_counted, "words_per_sec"), "value", "{:,.0f}"),
-               spread_cell(run_medians(runs_counted, "seconds"), "value", "{:.1f}"),
+               spread_cell(per_run(runs_counted, "words_per_sec"), "value", "{:,.0f}"),
+               spread_cell(per_run(runs_counted, "seconds"), "value", "{:.1f}"),
                spread_cell(tests, "peak_memory_mb", lambda mb: f"{mb / 1000:.2f}"),
-               spread_cell(run_means(runs_counted, "padding"), "value", "{:.1%}")]
+               spread_cell(per_run(runs_counted, "padding", statistics.mean), "value", "{:.1%}")]
 
 
 def epochs_cell(group):
@@ -216,15 +216,9 @@ def spread_cell(lines, key, show):
     return mean if len(values) == 1 else f"{mean} ({show(min(values))}-{show(max(values))})"
 
 
-def run_medians(runs, key):
-    """Each run's median of `key` over its training epochs, as lines for spread_cell."""
-    return [{"value": statistics.median(e[key] for e in run["epochs"])}
-            for run in runs if run["epochs"]]
-
-
-def run_means(runs, key):
-    return [{"value": statistics.mean(e[key] for e in run["epochs"])}
-            for run in runs if run["epochs"]]
+def per_run(runs, key, summary=statistics.median):
+    """Each run's `summary` of `key` over its training epochs, as lines for spread_cell."""
+    return [{"value": summary(e[key] for e in run["epochs"])} for run in runs if run["epochs"]]
 
 
 def best_cell(tests):
@@ -359,7 +353,7 @@ def plot(runs, out):
     curves.set(xlabel="epoch", ylabel="valid perplexity", title="Validation perplexity")
     curves.xaxis.get_major_locator().set_params(integer=True)
     curves.legend()
-    speeds = [[line["value"] for line in run_medians(with_epochs, "words_per_sec")]
+    speeds = [[line["value"] for line in per_run(with_epochs, "words_per_sec")]
               for _, with_epochs in shown]
     means = [statistics.mean(values) for values in speeds]
     speed.bar([f"{first['framework']}\n{first['batching']}" for first, _ in shown], means,
