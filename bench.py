@@ -1,7 +1,9 @@
 """Benchmark the training scripts: speed, memory, and how near this machine's limit.
 
-    python bench.py --data_dir ../shared/data/ptb-mini
+    python bench.py --data_dir data
     python bench.py --data_dir data --models small --threads 1
+    python bench.py --data_dir data --models small --workers 2
+    python bench.py --on_paper
 
 For every script x batching x preset (--runs, --models), a fresh process builds the network
 with the training script's own functions and times the script's own
@@ -18,6 +20,11 @@ among operator types (Paddle's profiler, both modes; the v1 Session's step
 traces; not for Keras). The
 table is printed and written as JSON (--out). Nothing here asserts a speed;
 the tests only check that the numbers are computed as documented.
+
+With --workers N it measures data-parallel training instead: one epoch of
+each script that trains on several workers, on 1 worker and on N
+(benchmarks/workers.py); with --on_paper it works out what the all-reduce
+would cost on a real network, from the model's size alone.
 """
 import argparse
 import collections
@@ -29,10 +36,18 @@ import sys
 import tempfile
 import time
 
-from config import DEFAULT_BATCHING, PRESETS, Config, OneLineParser, cpu_threads
-from distributed.shards import alone
+from benchmarks import workers
+from config import (
+    DEFAULT_BATCHING,
+    FRAMEWORKS,
+    PRESETS,
+    Config,
+    OneLineParser,
+    cpu_threads,
+    positive_int,
+)
 from ptb import corpus
-from ptb.batching import make_batches
+from ptb.batching import Batches, make_batches
 from training.errors import run_cli
 from training.reports import (
     framework_versions,
@@ -43,19 +58,24 @@ from training.reports import (
 )
 
 # Every script batching both ways, its own way first.
-RUNS = [(framework, batching) for framework, default in DEFAULT_BATCHING.items()
-        for batching in sorted(("sentences", "chunks"), key=lambda way: way != default)]
+RUNS = [(framework, batching) for framework in FRAMEWORKS
+        for batching in sorted(("sentences", "chunks"),
+                               key=lambda way, framework=framework: way != DEFAULT_BATCHING[framework])]
 # --profile reads Paddle's profiler (both modes) and the v1 Session's step traces.
 PROFILED = ("fluid", "paddle", "tensorflow")
 MATMUL_REPEATS = 10  # products per timed call, so call overhead hardly counts
+# rnnlm_fluid.py trains on one worker (distributed/fluid.py); the others by their own batching.
+WORKER_RUNS_ALLOWED = [(framework, batching) for framework, batching in RUNS if framework != "fluid"]
+WORKER_RUNS = [(framework, batching) for framework, batching in WORKER_RUNS_ALLOWED
+               if batching == DEFAULT_BATCHING[framework]]
 
 
 def parse_args(argv):
     parser = OneLineParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data_dir", default="data", help="folder with the PTB files")
     parser.add_argument("--models", default="small,medium", help="presets, comma-separated")
-    parser.add_argument("--runs", default=",".join(f"{f}/{b}" for f, b in RUNS),
-                        help="framework/batching pairs, comma-separated")
+    parser.add_argument("--runs", help="framework/batching pairs, comma-separated (default: all "
+                        "eight; with --workers, each data-parallel script's own batching)")
     parser.add_argument("--threads", type=int, default=0,
                         help="CPU threads for the math (default: one per core)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed batches first")
@@ -65,21 +85,30 @@ def parse_args(argv):
                         help="also show where a training step's operator time goes")
     parser.add_argument("--out", default=os.path.join("results", "bench.json"),
                         help="JSON file for the results")
+    parser.add_argument("--workers", type=positive_int,
+                        help="instead: words/s of one epoch on 1 worker and on this many, one "
+                             "thread each, for the scripts that train on several")
+    parser.add_argument("--on_paper", action="store_true",
+                        help="instead: the all-reduce arithmetic of each preset (no training)")
     # One measurement in this process: what the parent runs in each child.
     parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.models = args.models.split(",")
-    args.runs = [tuple(run.split("/")) for run in args.runs.split(",")]
+    default_runs = WORKER_RUNS if args.workers else RUNS
+    args.runs = ([tuple(run.split("/")) for run in args.runs.split(",")] if args.runs
+                 else default_runs)
     if args.profile and not args.one and any(framework not in PROFILED for framework, _ in args.runs):
         parser.error(f"--profile: only {', '.join(PROFILED)} runs have an operator profile here; "
                      "leave the others out of --runs")
     for model in args.models:
         if model not in PRESETS:
             parser.error(f"--models: unknown preset {model!r}; choose from {sorted(PRESETS)}")
+    allowed = WORKER_RUNS_ALLOWED if args.workers else RUNS
     for run in args.runs:
-        if run not in RUNS:
-            parser.error(f"--runs: unknown run {'/'.join(run)!r}; "
-                         f"choose from {', '.join(f'{f}/{b}' for f, b in RUNS)}")
+        if run not in allowed:
+            why = "; rnnlm_fluid.py trains on one worker" if args.workers else ""
+            parser.error(f"--runs: {'/'.join(run)!r} is not one of "
+                         f"{', '.join(f'{f}/{b}' for f, b in allowed)}{why}")
     return args
 
 # ------------------------------------------------------- what the model costs
@@ -128,16 +157,9 @@ def fluid_bench(config, data):
     import load_data_fluid
     import rnnlm_fluid as script
     from compat.paddle_fluid import legacy_op, paddle
-    place = paddle.CPUPlace()
-    main_program, test_program, startup_program, net, schedule = script.build_programs(config)
-    exe = script.create_executor(place, config)
-    exe.run(startup_program)
-    script.set_learning_rate(schedule, 0)
-
-    def run(batches, training):
-        program = main_program if training else test_program
-        return script.run_epoch(exe, program, net, lambda: iter(batches), len(batches), place,
-                                "bench", log_lines=0)
+    trainer = script.build_trainer(config, paddle.CPUPlace())
+    script.set_learning_rate(trainer, 0)
+    run = script_runner(script, trainer)
 
     def matmul_timer(m, k, n):
         program, startup = paddle.static.Program(), paddle.static.Program()
@@ -147,15 +169,26 @@ def fluid_bench(config, data):
             products = [legacy_op("matmul_v2", X=paddle.static.create_parameter(
                 [m, k], "float32"), Y=w) for _ in range(MATMUL_REPEATS)]
             total = legacy_op("sum", X=[paddle.mean(p) for p in products])
-        exe.run(startup)
-        return seconds(lambda: exe.run(program, fetch_list=[total]))
+        trainer.exe.run(startup)
+        return seconds(lambda: trainer.exe.run(program, fetch_list=[total]))
 
     def operator_seconds(batches):
         return paddle_operator_seconds(paddle, lambda: run(batches, True))
 
-    batches = {split: list(make_batches(load_data_fluid, sentences, data.vocab, config)())
-               for split, sentences in (("train", data.train), ("valid", data.valid))}
-    return run, matmul_timer, operator_seconds, batches
+    return run, matmul_timer, operator_seconds, split_batches(load_data_fluid, config, data)
+
+
+def script_runner(script, trainer):
+    """run(batches, training): the script's run_epoch on a list of batches."""
+    def run(batches, training):
+        return script.run_epoch(trainer, Batches.listed(batches), "bench", training)
+    return run
+
+
+def split_batches(loader, config, data):
+    """{split: list of batches} of train and valid, made before any timing."""
+    return {split: list(make_batches(loader, sentences, data.vocab, config))
+            for split, sentences in (("train", data.train), ("valid", data.valid))}
 
 
 def paddle_operator_seconds(paddle, train):
@@ -180,14 +213,9 @@ def paddle_bench(config, data):
     import rnnlm_paddle as script
     from compat.paddle_dygraph import paddle
     script.choose_device(config)
-    model = script.build_network(config)
-    optimizer, schedule = script.add_optimizer(config, model)
-    script.set_learning_rate(schedule, 0)
-
-    def run(batches, training):
-        model.train(training)
-        return script.run_epoch(model, optimizer if training else None, batches, len(batches),
-                                config.batch_size, "bench", log_lines=0)
+    trainer = script.build_trainer(config)
+    script.set_learning_rate(trainer, 0)
+    run = script_runner(script, trainer)
 
     def matmul_timer(m, k, n):
         w = paddle.randn([k, n])
@@ -197,24 +225,15 @@ def paddle_bench(config, data):
     def operator_seconds(batches):
         return paddle_operator_seconds(paddle, lambda: run(batches, True))
 
-    batches = {split: list(alone(make_batches(load_data_tf, sentences, data.vocab, config)))
-               for split, sentences in (("train", data.train), ("valid", data.valid))}
-    return run, matmul_timer, operator_seconds, batches
+    return run, matmul_timer, operator_seconds, split_batches(load_data_tf, config, data)
 
 
 def keras_bench(config, data):
     import load_data_tf
     import rnnlm_keras as script
     from compat.keras3 import tf
-    script.choose_device(config)
-    model = script.build_network(config)
-    optimizer = script.add_optimizer(config)
-    train_step, eval_step = script.make_steps(model, optimizer, config)
-    script.set_learning_rate(optimizer, config, 0)
-
-    def run(batches, training):
-        return script.run_epoch(train_step if training else eval_step, batches, len(batches),
-                                "bench", log_lines=0)
+    trainer = script.build_trainer(config, script.choose_device(config))
+    script.set_learning_rate(trainer, config, 0)
 
     def matmul_timer(m, k, n):
         w = tf.random.normal([k, n])
@@ -222,29 +241,20 @@ def keras_bench(config, data):
         products = tf.function(lambda: tf.add_n([tf.reduce_sum(tf.matmul(x, w)) for x in inputs]))
         return seconds(lambda: float(products()))
 
-    batches = {split: list(alone(make_batches(load_data_tf, sentences, data.vocab, config)))
-               for split, sentences in (("train", data.train), ("valid", data.valid))}
-    return run, matmul_timer, None, batches
+    return (script_runner(script, trainer), matmul_timer, None,
+            split_batches(load_data_tf, config, data))
 
 
 def tensorflow_bench(config, data):
     import load_data_tf
     import rnnlm_tensorflow as script
     from compat.tf_v1 import tf
-    from distributed.tf_v1 import ONE_WORKER
-    graph, net, eval_net, optimizer, _, initializer = script.build_graph(config, "/CPU:0",
-                                                                          ONE_WORKER)
-    session = script.create_session(graph, config, ONE_WORKER)
-    session.run(initializer)
-    script.set_learning_rate(session, optimizer, config, 0)
-
-    def run(batches, training, runner=session):
-        network = net if training else eval_net
-        return script.run_epoch(runner, optimizer if training else None, network, batches,
-                                len(batches), "bench", log_lines=0)
+    trainer = script.build_trainer(config, "/CPU:0")
+    session = trainer.session
+    script.set_learning_rate(trainer, config, 0)
 
     def matmul_timer(m, k, n):
-        with graph.as_default():
+        with trainer.graph.graph.as_default():
             w = tf.get_variable(f"bench_w_{m}_{k}_{n}", [k, n])
             # Distinct inputs, or grappler would compute one product for all.
             inputs = [tf.get_variable(f"bench_x_{m}_{k}_{n}_{i}", [m, k])
@@ -256,12 +266,11 @@ def tensorflow_bench(config, data):
     def operator_seconds(batches):
         """Seconds per operator type over training on `batches`, from TensorFlow's traces."""
         traced = TracedSession(session)
-        run(batches, True, runner=traced)
+        script_runner(script, trainer._replace(session=traced))(batches, True)
         return traced.seconds
 
-    batches = {split: list(alone(make_batches(load_data_tf, sentences, data.vocab, config)))
-               for split, sentences in (("train", data.train), ("valid", data.valid))}
-    return run, matmul_timer, operator_seconds, batches
+    return (script_runner(script, trainer), matmul_timer, operator_seconds,
+            split_batches(load_data_tf, config, data))
 
 
 class TracedSession:
@@ -370,13 +379,20 @@ def table(results):
 
 def main(argv=None):
     args = parse_args(argv)
+    command = repo_command("bench.py", sys.argv[1:] if argv is None else argv)
+    if args.on_paper:
+        print(f"    {command}\n\n{workers.on_paper()}")
+        return
     if args.one:
         print(json.dumps(measure_one(*args.one, args)))
         return
     corpus.load_corpus(args.data_dir)  # fails here, before any measurement, if it must
+    if args.workers:
+        rows = workers.scaling_table(args.runs, args.models, args.workers, args.data_dir)
+        print(f"\n    {command}\n\n{machine_summary()}; {versions_line()}\n\n{rows}")
+        return
     results = [measure_in_subprocess(framework, batching, model, args)
                for model in args.models for framework, batching in args.runs]
-    command = repo_command("bench.py", sys.argv[1:] if argv is None else argv)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as out:
         json.dump(dict(command=command, machine=machine_summary(), versions=framework_versions(),

@@ -22,13 +22,14 @@ import statistics
 import subprocess
 import sys
 
-from config import DEFAULT_BATCHING, OneLineParser, build_parser
+from config import DEFAULT_BATCHING, FRAMEWORKS, OneLineParser, build_parser
 from ptb import corpus
-from training.errors import Terminated, UserError, run_cli
+from ptb.errors import UserError
+from training.errors import Terminated, run_cli
 from training.reports import machine_summary, read_json_lines, repo_command, versions_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = {framework: f"rnnlm_{framework}.py" for framework in DEFAULT_BATCHING}
+SCRIPTS = {framework: f"rnnlm_{framework}.py" for framework in FRAMEWORKS}
 SET_BY_COMPARE = ("--batching", "--save_dir", "--metrics_file", "--resume", "--overwrite")
 BATCHINGS = ("sentences", "chunks")
 COLUMNS = ("framework", "batching", "epochs", "train ppl", "valid ppl", "test ppl",

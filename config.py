@@ -52,9 +52,10 @@ PRESETS = {
 }
 
 
-# Each script (rnnlm_NAME.py) and how it batches unless told otherwise: the
-# design's contrast. Each framework's 2018 API, then today's: the order of
-# compare.py's and bench.py's reports.
+# The four scripts, rnnlm_NAME.py: each framework's 2018 API, then today's,
+# the order of compare.py's and bench.py's reports.
+FRAMEWORKS = ("fluid", "paddle", "tensorflow", "keras")
+# How each batches unless told otherwise: the design's contrast.
 DEFAULT_BATCHING = {"fluid": "sentences", "paddle": "sentences", "tensorflow": "chunks",
                     "keras": "chunks"}
 

@@ -13,7 +13,7 @@ conversion is exact.
 """
 import dataclasses
 
-from config import DEFAULT_BATCHING, PRESETS, Config, DefaultsHelpFormatter, OneLineParser
+from config import DEFAULT_BATCHING, FRAMEWORKS, PRESETS, Config, DefaultsHelpFormatter, OneLineParser
 from trained import layout
 from trained.saved import framework_module, open_checkpoint, reading
 from training.checkpoints import CheckpointFolder, run_identity
@@ -30,7 +30,7 @@ def parse_args(argv):
                            description="Rewrite a training run's checkpoint for another script.")
     add = parser.add_argument
     add("--checkpoint", required=True, help="the --save_dir of a training run")
-    add("--to", required=True, choices=list(DEFAULT_BATCHING), help="the script to write it for")
+    add("--to", required=True, choices=FRAMEWORKS, help="the script to write it for")
     add("--out", required=True, help="the new checkpoint folder (a --save_dir for that script)")
     return parser.parse_args(argv)
 

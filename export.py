@@ -18,10 +18,11 @@ import os
 import shutil
 
 from config import DefaultsHelpFormatter, OneLineParser
+from ptb.errors import UserError
 from trained.exported import EXPORT_JSON, file_digests
 from trained.saved import framework_module, open_checkpoint, reading
 from training.checkpoints import VOCAB, vocab_text, vocabulary_hash
-from training.errors import UserError, run_cli
+from training.errors import run_cli
 from training.reports import replace_file, strict_json
 
 

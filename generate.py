@@ -19,9 +19,10 @@ import numpy as np
 
 from config import DefaultsHelpFormatter, OneLineParser, positive_float, positive_int
 from ptb.corpus import EOS, UNK
+from ptb.errors import UserError
 from trained.exported import Exported
 from trained.saved import open_checkpoint
-from training.errors import UserError, run_cli
+from training.errors import run_cli
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

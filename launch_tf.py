@@ -20,7 +20,8 @@ import sys
 import time
 
 from config import OneLineParser, positive_int
-from training.errors import UserError, run_cli
+from ptb.errors import UserError
+from training.errors import run_cli
 
 
 def parse_args(argv):

@@ -11,8 +11,8 @@ longest of each batch instead:
              <eos> hi  .   .                 2     (. = padding, masked
              <eos> go  on  .                 3      out of the loss)
 
-Each function returns an iterator of tuples of numpy arrays, which feed the
-placeholders in order.
+Each function returns a reader, as the Fluid loader does: call it for an
+iterator of tuples of numpy arrays, which feed the placeholders in order.
 """
 import numpy as np
 
@@ -20,28 +20,35 @@ from ptb import batching, corpus
 
 
 def chunk_batches(sentences, vocab, batch_size, num_steps):
-    """(inputs, targets), each int32 [rows, steps]: the text's chunks in order."""
-    return batching.chunks(batching.id_stream(sentences, vocab), batch_size, num_steps)
+    """A reader of (inputs, targets), each int32 [rows, steps]: the text's chunks in order."""
+    stream = batching.id_stream(sentences, vocab)
+    return lambda: batching.chunks(stream, batch_size, num_steps)
 
 
 def sentence_batches(sentences, vocab, batch_size, max_length, seed=None):
-    """Yield (inputs, targets, lengths): batch_size whole sentences, each
-    [<eos>] + words -> words + [<eos>], padded to the longest of the batch.
+    """A reader of (inputs, targets, lengths): batch_size whole sentences,
+    each [<eos>] + words -> words + [<eos>], padded to the longest of the batch.
 
     A sentence of more than max_length steps comes in pieces (ptb.batching).
     With a seed, the sentences are shuffled as load_data_fluid shuffles them.
     """
     pairs = list(batching.sentence_pairs(sentences, vocab, max_length))
-    order = corpus.shuffled(pairs, seed) if seed is not None else pairs
     eos = vocab[corpus.EOS]
-    for start in range(0, len(order), batch_size):
-        batch = order[start:start + batch_size]
-        lengths = np.array([len(src) for src, _ in batch], dtype=np.int32)
-        inputs, targets = (np.full((len(batch), lengths.max()), eos, dtype=np.int32)
-                           for _ in range(2))
-        for row, (src, trg) in enumerate(batch):
-            inputs[row, :len(src)], targets[row, :len(trg)] = src, trg
-        yield inputs, targets, lengths
+
+    def reader():
+        order = corpus.shuffled(pairs, seed) if seed is not None else pairs
+        for start in range(0, len(order), batch_size):
+            yield padded(order[start:start + batch_size], eos)
+    return reader
+
+
+def padded(pairs, eos):
+    """(inputs, targets, lengths) of some (src, trg) pairs, padded with <eos>."""
+    lengths = np.array([len(src) for src, _ in pairs], dtype=np.int32)
+    inputs, targets = (np.full((len(pairs), lengths.max()), eos, dtype=np.int32) for _ in range(2))
+    for row, (src, trg) in enumerate(pairs):
+        inputs[row, :len(src)], targets[row, :len(trg)] = src, trg
+    return inputs, targets, lengths
 
 
 def batch_targets(batch):

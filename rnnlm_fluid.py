@@ -16,11 +16,11 @@ import load_data_fluid
 from compat.paddle_fluid import GradientClipByGlobalNorm, dynamic_lstm, fc, paddle, reduce_sum
 from config import cpu_threads, learning_rate_at, parse_config
 from distributed.fluid import one_worker_only
-from ptb.batching import count_batches, make_batches
-from training.errors import UserError, describe_stop, run_cli, stops_deferred
-from training.progress import Progress, check_not_diverged
-from training.reports import epoch_record, report_epoch
-from training.run import end_run, start_run
+from ptb.batching import make_batches
+from ptb.errors import UserError
+from training.errors import run_cli, stops_deferred
+from training.progress import Progress
+from training.run import Run
 from training.state import carried_state, state_feed
 
 FRAMEWORK = "fluid"
@@ -117,9 +117,9 @@ def add_optimizer(config, loss):
     return schedule
 
 
-def set_learning_rate(schedule, epoch):
-    schedule.step(epoch)
-    return schedule()
+def set_learning_rate(trainer, epoch):
+    trainer.programs.schedule.step(epoch)
+    return trainer.programs.schedule()
 
 # -------------------------------------------------------------------- device
 
@@ -150,51 +150,50 @@ def create_executor(place, config):
 # ------------------------------------------------------------- training code
 
 
-def run_epoch(exe, program, net, batches, num_batches, place, label, log_lines=5):
-    """Run `program` on every mini-batch, carrying the state if there is one;
-    return its EpochStats.
-
-    With the training program this trains; with the test clone it evaluates.
-    """
-    progress = Progress(label, num_batches, log_lines)
+def run_epoch(trainer, batches, label, training):
+    """Run the training program (or, not training, its test clone) on every
+    mini-batch, carrying the state if there is one; return its EpochStats."""
+    net = trainer.programs.net
+    program = trainer.programs.main if training else trainer.programs.test
+    progress = Progress(label, len(batches), log_lines=5 if training else 0)
     fetches = [net.cost] + [part for layer in net.final_state for part in layer]
     state = None
-    for batch in batches():
-        feed = dict(zip(net.feeds, load_data_fluid.to_lod_tensors(batch, place)))
+    for batch in batches:
+        feed = dict(zip(net.feeds, load_data_fluid.to_lod_tensors(batch, trainer.place)))
         feed.update(state_feed(net.initial_state, carried_state(state, len(batch),
                                                                 net.initial_state)))
         with stops_deferred():  # a stop lands between batches, never inside exe.run
-            cost, *final_state = exe.run(program, feed=feed, fetch_list=fetches)
+            cost, *final_state = trainer.exe.run(program, feed=feed, fetch_list=fetches)
         state = list(zip(final_state[0::2], final_state[1::2]))
         words = load_data_fluid.batch_targets(batch)
         progress.update(float(cost), words, computed_steps=words)
     return progress.finish()
 
 
-def evaluate(exe, test_program, net, sentences, vocab, config, place, label):
+def evaluate(trainer, sentences, vocab, config, label):
     batches = make_batches(load_data_fluid, sentences, vocab, config)
-    return run_epoch(exe, test_program, net, batches, count_batches(sentences, config),
-                     place, label, log_lines=0)
+    return run_epoch(trainer, batches, label, training=False)
 
 # --------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(program, checkpoints, epoch, record):
-    with checkpoints.writing(epoch, record) as path:
-        paddle.static.save(program, path)
+def save_checkpoint(trainer, path):
+    paddle.static.save(trainer.programs.main, path)
 
 
-def restore_checkpoint(program, exe, checkpoints, epoch):
-    with checkpoints.reading(epoch) as path:
-        paddle.static.load(program, path, exe)
-    print(f"loaded {checkpoints.epoch_folder(epoch)}")
+def restore_checkpoint(trainer, path):
+    paddle.static.load(trainer.programs.main, path, trainer.exe)
 
 # ---------------------------------------------------------------- main loop
 
+Programs = collections.namedtuple("Programs", "main test startup net schedule")
+Programs.__doc__ = """main: the training program; test: its clone for
+evaluation; startup: the program that initialises the parameters; net: the
+Network; schedule: the learning-rate schedule."""
+
 
 def build_programs(config):
-    """The training program, its test clone, the startup program, the
-    Network and the learning-rate schedule."""
+    """The training program, its test clone and the startup program."""
     main_program, startup_program = paddle.static.Program(), paddle.static.Program()
     main_program.random_seed = startup_program.random_seed = config.seed
     # unique_name.guard: the same variable names on every build, so checkpoints load.
@@ -202,57 +201,44 @@ def build_programs(config):
         net = build_network(config)
         test_program = main_program.clone(for_test=True)  # before the optimizer: no dropout, no updates
         schedule = add_optimizer(config, net.loss)
-    return main_program, test_program, startup_program, net, schedule
+    return Programs(main_program, test_program, startup_program, net, schedule)
+
+
+Trainer = collections.namedtuple("Trainer", "exe place programs")
+Trainer.__doc__ = """What trains and evaluates: the Executor, its place and the Programs."""
+
+
+def build_trainer(config, place):
+    # 1. Describe the network: a training program and its test clone.
+    programs = build_programs(config)
+    # 2. The place, chosen by choose_place; 3. create the Executor; 4. run the startup program.
+    exe = create_executor(place, config)
+    exe.run(programs.startup)
+    return Trainer(exe, place, programs)
 
 
 def train(config):
     """Train and evaluate as the config says; return the test result."""
     place = choose_place(config.device)  # fails before any work if it must
-    workers = one_worker_only()  # distributed/fluid.py says why
     banner = f"PaddlePaddle {paddle.__version__} (Fluid static graph)"
-    config, eval_config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
-    with checkpoints.claimed(config.resume, config.overwrite) as completed:
-        # 1. Describe the network: a training program and its test clone.
-        main_program, test_program, startup_program, net, schedule = build_programs(config)
-        # 2. The place was chosen above; 3. create the Executor; 4. run the startup program.
-        exe = create_executor(place, config)
-        exe.run(startup_program)
-        if completed:
-            restore_checkpoint(main_program, exe, checkpoints, completed)
-            metrics.start_from(checkpoints.history())
+    workers = one_worker_only()  # distributed/fluid.py says why
+    with Run(FRAMEWORK, banner, config, workers) as run:
+        trainer = build_trainer(run.config, place)
+        run.keep(trainer, save_checkpoint, restore_checkpoint)  # with --resume, the last epoch
 
-        # 5. The double loop over epochs and mini-batches.
-        stopped = None
-        try:
-            for epoch in range(completed, config.max_max_epoch):
-                learning_rate = set_learning_rate(schedule, epoch)
+        # 5. The double loop over epochs and mini-batches; Ctrl-C ends it, and the test follows.
+        with run.stoppable():
+            for epoch in run.epochs():
+                learning_rate = set_learning_rate(trainer, epoch)
                 # 6. The reader: this epoch's shuffled sentences, batch_size at a time
                 #    (or, batching by chunks, the text's chunks in order).
-                batches = make_batches(load_data_fluid, data.train, data.vocab, config,
-                                       seed=config.seed + epoch)
-                train_stats = run_epoch(exe, main_program, net, batches,
-                                        count_batches(data.train, config), place,
-                                        f"epoch {epoch + 1} train")
-                check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
-                valid_stats = evaluate(exe, test_program, net, data.valid, data.vocab, eval_config,
-                                       place, f"epoch {epoch + 1} valid")
-                record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
-                                      train_stats, valid_stats)
-                with stops_deferred():  # the checkpoint and its metrics line together
-                    save_checkpoint(main_program, checkpoints, epoch + 1, record)
-                    completed = epoch + 1
-                    report_epoch(metrics, config, record)
-        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM
-            stopped = stop
-            print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
-
-    test_stats = evaluate(exe, test_program, net, data.test, data.vocab, eval_config, place, "test")
-    best = checkpoints.best_epoch()
-    best_stats = None
-    if best and (best != completed or stopped):  # the model in memory is not the best
-        restore_checkpoint(main_program, exe, checkpoints, best)
-        best_stats = evaluate(exe, test_program, net, data.test, data.vocab, eval_config, place, "test")
-    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped, (best, best_stats))
+                batches = run.epoch_batches(load_data_fluid, epoch)
+                train_stats = run_epoch(trainer, batches, f"epoch {epoch + 1} train", training=True)
+                valid_stats = evaluate(trainer, run.data.valid, run.data.vocab, run.eval_config,
+                                       f"epoch {epoch + 1} valid")
+                run.end_epoch(epoch, learning_rate, train_stats, valid_stats)
+        return run.test(lambda: evaluate(trainer, run.data.test, run.data.vocab, run.eval_config,
+                                         "test"))
 
 # -------------------------------------------------------------- command line
 

@@ -14,16 +14,17 @@ guide to writing a training loop from scratch shows.
 
     python rnnlm_keras.py --model small --data_dir data
 """
+import collections
+
 import load_data_tf
 from compat.keras3 import keras, tf
 from config import cpu_threads, learning_rate_at, parse_config
 from distributed.keras import ONE_WORKER, join_workers
-from distributed.shards import alone, epoch_shares
-from ptb.batching import count_batches, make_batches
-from training.errors import UserError, describe_stop, run_cli, stops_deferred
-from training.progress import Progress, check_not_diverged
-from training.reports import epoch_record, report_epoch
-from training.run import end_run, start_run
+from ptb.batching import make_batches
+from ptb.errors import UserError
+from training.errors import run_cli, stops_deferred
+from training.progress import Progress
+from training.run import Run
 from training.state import carried_state
 
 FRAMEWORK = "keras"
@@ -85,47 +86,45 @@ def sequence_cost(logits, next_word, mask):
     return keras.ops.sum(cost)
 
 
-def add_optimizer(config, workers=ONE_WORKER):
-    """SGD with global-norm clipping (by the training step, with several workers)."""
-    return keras.optimizers.SGD(learning_rate=1.0,
-                                global_clipnorm=workers.clip_norm(config.max_grad_norm))
+def add_optimizer(config):
+    """SGD with global-norm clipping."""
+    return keras.optimizers.SGD(learning_rate=1.0, global_clipnorm=config.max_grad_norm)
 
 
-def set_learning_rate(optimizer, config, epoch):
+def set_learning_rate(trainer, config, epoch):
     learning_rate = learning_rate_at(config, epoch)
     with stops_deferred():
-        optimizer.learning_rate.assign(learning_rate)
+        trainer.optimizer.learning_rate.assign(learning_rate)
     return learning_rate
 
 
 def make_steps(model, optimizer, config, workers=ONE_WORKER):
     """The compiled training and evaluation steps: (inputs, targets, lengths
-    or None, state or None, weight) -> (cost, final state); the weight is
-    what this worker's loss counts for in the global batch, 1 on one worker."""
+    or None, state or None) -> (cost, final state)."""
     def forward(current_word, next_word, lengths, state, training):
         mask = None if lengths is None else tf.sequence_mask(lengths, tf.shape(current_word)[1])
         logits, final_state = model(current_word, state, mask=mask, training=training)
         return sequence_cost(logits, next_word, mask), final_state
 
-    def replica_step(current_word, next_word, lengths, state, weight):
+    def replica_step(current_word, next_word, lengths, state):
         with tf.GradientTape() as tape:
             cost, final_state = forward(current_word, next_word, lengths, state, True)
-            loss = cost / config.batch_size * weight
+            loss = cost / config.batch_size
         variables = model.trainable_variables
         # The embedding's gradient comes as IndexedSlices, a row for every
         # word of the batch; global_clipnorm would square those rows one by
         # one, not each word's sum of them. Dense, it is the norm Fluid and
         # Paddle clip by.
         grads = [tf.convert_to_tensor(grad) for grad in tape.gradient(loss, variables)]
-        optimizer.apply(workers.summed_and_clipped(grads, config.max_grad_norm), variables)
+        optimizer.apply(workers.global_gradient(grads, config.max_grad_norm), variables)
         return cost, final_state
 
     @tf.function(reduce_retracing=True)
-    def train_step(current_word, next_word, lengths, state, weight):
-        return workers.run(replica_step, (current_word, next_word, lengths, state, weight))
+    def train_step(current_word, next_word, lengths, state):
+        return workers.run(replica_step, (current_word, next_word, lengths, state))
 
     @tf.function(reduce_retracing=True)
-    def eval_step(current_word, next_word, lengths, state, weight):
+    def eval_step(current_word, next_word, lengths, state):
         return forward(current_word, next_word, lengths, state, False)
     return train_step, eval_step
 
@@ -149,105 +148,77 @@ def choose_device(config):
 # ------------------------------------------------------------- training code
 
 
-def run_epoch(step, batches, num_batches, label, log_lines=5, workers=ONE_WORKER):
-    """Run `step` on every (mini-batch, weight), carrying the state between
-    chunks; return its EpochStats, summed over the workers.
-
-    With the training step this trains; with the evaluation step it evaluates.
-    """
-    progress = Progress(label, num_batches, log_lines)
+def run_epoch(trainer, batches, label, training):
+    """Run the training step (or, not training, the evaluation step) on
+    every mini-batch, carrying the state between chunks; return its EpochStats."""
+    step = trainer.train_step if training else trainer.eval_step
+    progress = Progress(label, len(batches), log_lines=5 if training else 0)
     state = None
-    for batch, weight in batches:
+    for batch in batches:
         current_word, next_word, *lengths = batch
-        rows = current_word.shape[0]
         lengths = lengths[0] if lengths else None
         # The first batch gets [], and the model starts it from zeros.
         with stops_deferred():  # a stop lands between batches, never inside the step
-            cost, final_state = step(current_word, next_word, lengths,
-                                     carried_state(state, rows, ()), tf.constant(weight, tf.float32))
-        if weight:  # else a stand-in that keeps the collectives in step
-            state = final_state if lengths is None else None  # sentences start from zeros
-            progress.update(float(cost), load_data_tf.batch_targets(batch),
-                            computed_steps=current_word.size)
-    return progress.finish(workers.sum)
+            cost, state = step(current_word, next_word, lengths,
+                               carried_state(state, len(current_word), ()))
+        state = state if lengths is None else None  # sentences start from zeros
+        progress.update(float(cost), load_data_tf.batch_targets(batch),
+                        computed_steps=current_word.size)
+    return progress.finish()
 
 
-def evaluate(eval_step, sentences, vocab, config, label):
-    batches = alone(make_batches(load_data_tf, sentences, vocab, config))
-    return run_epoch(eval_step, batches, count_batches(sentences, config), label, log_lines=0)
+def evaluate(trainer, sentences, vocab, config, label):
+    batches = make_batches(load_data_tf, sentences, vocab, config)
+    return run_epoch(trainer, batches, label, training=False)
 
 # --------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(model, checkpoints, epoch, record):
-    with checkpoints.writing(epoch, record) as path:
-        model.save_weights(path + ".weights.h5")
+def save_checkpoint(trainer, path):
+    trainer.model.save_weights(path + ".weights.h5")
 
 
-def restore_checkpoint(model, checkpoints, epoch):
-    with checkpoints.reading(epoch) as path:
-        model.load_weights(path + ".weights.h5")
-    print(f"loaded {checkpoints.epoch_folder(epoch)}")
+def restore_checkpoint(trainer, path):
+    trainer.model.load_weights(path + ".weights.h5")
 
 # ---------------------------------------------------------------- main loop
+
+Trainer = collections.namedtuple("Trainer", "model optimizer train_step eval_step")
+Trainer.__doc__ = """What trains and evaluates: the model, its optimizer and
+the compiled steps (make_steps)."""
+
+
+def build_trainer(config, device, workers=ONE_WORKER):
+    # 1. Build the model, its weights drawn as it is built; 2. on the device chosen by
+    #    choose_device; 3. the optimizer; 4. the compiled training and evaluation steps.
+    with workers.scope(device):
+        model = build_network(config)
+        optimizer = add_optimizer(config)
+    return Trainer(model, optimizer, *make_steps(model, optimizer, config, workers))
 
 
 def train(config):
     """Train and evaluate as the config says; return the test result."""
     device = choose_device(config)  # fails before any work if it must
-    workers = join_workers()  # one, or those TF_CONFIG names
     banner = f"Keras {keras.__version__} on TensorFlow {tf.__version__}"
-    config, eval_config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
-    with (checkpoints.claimed(config.resume, config.overwrite, workers.rank) as completed,
-          workers.scope(device)):
-        # 1. Build the model, its weights drawn as it is built; 2. the device was
-        #    chosen above; 3. the optimizer; 4. the compiled training and evaluation steps.
-        model = build_network(config)
-        optimizer = add_optimizer(config, workers)
-        train_step, eval_step = make_steps(model, optimizer, config, workers)
-        completed = workers.from_worker_0(completed)
-        if completed:
-            restore_checkpoint(model, checkpoints, completed)
-            metrics.start_from(checkpoints.history())
+    workers = join_workers()  # one, or those TF_CONFIG names
+    with Run(FRAMEWORK, banner, config, workers) as run:
+        trainer = build_trainer(run.config, device, workers)
+        run.keep(trainer, save_checkpoint, restore_checkpoint)  # with --resume, the last epoch
 
-        # 5. The double loop over epochs and mini-batches.
-        stopped = None
-        try:
-            for epoch in range(completed, config.max_max_epoch):
-                learning_rate = set_learning_rate(optimizer, config, epoch)
+        # 5. The double loop over epochs and mini-batches; Ctrl-C ends it, and the test follows.
+        with run.stoppable():
+            for epoch in run.epochs():
+                learning_rate = set_learning_rate(trainer, run.config, epoch)
                 # 6. The batches: the training stream, batch_size rows of num_steps at a
-                #    time (or, batching by sentences, this epoch's shuffled sentences);
-                #    of several workers', this one's share.
-                batches, num_batches = epoch_shares(load_data_tf, data.train, data.vocab, config,
-                                                    workers, seed=config.seed + epoch)
-                with workers.stopping_together():
-                    train_stats = run_epoch(train_step, batches, num_batches,
-                                            f"epoch {epoch + 1} train", workers.log_lines, workers)
-                check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
-                if workers.rank > 0:  # worker 0 alone evaluates, reports and saves
-                    completed = epoch + 1
-                    continue
-                valid_stats = evaluate(eval_step, data.valid, data.vocab, eval_config,
+                #    time (or, batching by sentences, this epoch's shuffled sentences).
+                batches = run.epoch_batches(load_data_tf, epoch)
+                train_stats = run_epoch(trainer, batches, f"epoch {epoch + 1} train", training=True)
+                valid_stats = evaluate(trainer, run.data.valid, run.data.vocab, run.eval_config,
                                        f"epoch {epoch + 1} valid")
-                record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
-                                      train_stats, valid_stats)
-                with stops_deferred():  # the checkpoint and its metrics line together
-                    save_checkpoint(model, checkpoints, epoch + 1, record)
-                    completed = epoch + 1
-                    report_epoch(metrics, config, record)
-        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM
-            stopped = stop
-            print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
-
-        if workers.rank > 0:
-            return end_run(metrics, FRAMEWORK, None, completed, stopped, None)
-        test_stats = evaluate(eval_step, data.test, data.vocab, eval_config, "test")
-        best = checkpoints.best_epoch()
-        best_stats = None
-        if best and (best != completed or stopped):  # the model in memory is not the best
-            restore_checkpoint(model, checkpoints, best)
-            best_stats = evaluate(eval_step, data.test, data.vocab, eval_config, "test")
-    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped, (best, best_stats))
+                run.end_epoch(epoch, learning_rate, train_stats, valid_stats)
+        return run.test(lambda: evaluate(trainer, run.data.test, run.data.vocab, run.eval_config,
+                                         "test"))
 
 # -------------------------------------------------------------- command line
 

@@ -10,18 +10,19 @@ sections in the same order.
 
     python rnnlm_paddle.py --model small --data_dir data
 """
+import collections
 import functools
 
 import load_data_tf
 from compat.paddle_dygraph import paddle
 from config import cpu_threads, learning_rate_at, parse_config
 from distributed.paddle import ONE_WORKER, join_workers
-from distributed.shards import alone, epoch_shares
-from ptb.batching import count_batches, make_batches
-from training.errors import UserError, describe_stop, run_cli, stops_deferred
-from training.progress import Progress, check_not_diverged
-from training.reports import epoch_record, report_epoch
-from training.run import end_run, start_run
+from ptb.batching import make_batches
+from ptb.errors import UserError
+from training.errors import run_cli, stops_deferred
+from training.progress import Progress
+from training.run import Run
+from training.state import last_rows
 
 FRAMEWORK = "paddle"
 nn = paddle.nn
@@ -87,9 +88,9 @@ def add_optimizer(config, model):
     return optimizer, schedule
 
 
-def set_learning_rate(schedule, epoch):
-    schedule.step(epoch)
-    return schedule()
+def set_learning_rate(trainer, epoch):
+    trainer.schedule.step(epoch)
+    return trainer.schedule()
 
 # -------------------------------------------------------------------- device
 
@@ -109,32 +110,30 @@ def choose_device(config):
 # ------------------------------------------------------------- training code
 
 
-def run_epoch(model, optimizer, batches, num_batches, batch_size, label, log_lines=5,
-              workers=ONE_WORKER):
-    """Run the model on every (mini-batch, weight), carrying the state
-    between chunks; return its EpochStats, summed over the workers.
-
-    With an optimizer this trains; with None (and the model in eval mode) it evaluates.
-    """
-    progress = Progress(label, num_batches, log_lines)
+def run_epoch(trainer, batches, label, training):
+    """Train the model on every mini-batch (or, not training, evaluate it),
+    carrying the state between chunks; return its EpochStats."""
+    progress = Progress(label, len(batches), log_lines=5 if training else 0)
+    if training:
+        trainer.model.train()
+    else:
+        trainer.model.eval()
     state = None
-    for batch, weight in batches:
+    for batch in batches:
         current_word, next_word, *lengths = (paddle.to_tensor(part) for part in batch)
         lengths = lengths[0] if lengths else None
-        rows = batch[0].shape[0]
         with stops_deferred():  # a stop lands between batches, never inside Paddle
-            with paddle.set_grad_enabled(optimizer is not None):
-                logits, final_state = model(current_word, carried(state, rows), lengths)
+            with paddle.set_grad_enabled(training):
+                logits, state = trainer.model(current_word, carried(state, len(batch[0])), lengths)
                 cost = sequence_cost(logits, next_word, lengths)
-            if optimizer is not None:
-                (cost / batch_size * workers.loss_scale(weight)).backward()
-                optimizer.step()
-                model.clear_gradients()
-        if weight:  # else a stand-in that keeps the collectives in step
-            state = final_state if lengths is None else None  # sentences start from zeros
-            progress.update(float(cost), load_data_tf.batch_targets(batch),
-                            computed_steps=batch[0].size)
-    return progress.finish(workers.sum)
+            if training:
+                (cost / trainer.batch_size).backward()
+                trainer.optimizer.step()
+                trainer.model.clear_gradients()
+        state = state if lengths is None else None  # sentences start from zeros
+        progress.update(float(cost), load_data_tf.batch_targets(batch),
+                        computed_steps=batch[0].size)
+    return progress.finish()
 
 
 def carried(state, rows):
@@ -143,89 +142,61 @@ def carried(state, rows):
     gradient stops at the batch boundary, as in the graph frameworks."""
     if state is None:
         return None
-    return tuple(part[:, -rows:].detach() for part in state)
+    return tuple(last_rows(part, rows, axis=1).detach() for part in state)
 
 
-def evaluate(model, sentences, vocab, config, label):
-    batches = alone(make_batches(load_data_tf, sentences, vocab, config))
-    model.eval()
-    stats = run_epoch(model, None, batches, count_batches(sentences, config), config.batch_size,
-                      label, log_lines=0)
-    model.train()
-    return stats
+def evaluate(trainer, sentences, vocab, config, label):
+    batches = make_batches(load_data_tf, sentences, vocab, config)
+    return run_epoch(trainer, batches, label, training=False)
 
 # --------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(model, checkpoints, epoch, record):
-    with checkpoints.writing(epoch, record) as path:
-        paddle.save(model.state_dict(), path + ".pdparams")
+def save_checkpoint(trainer, path):
+    paddle.save(trainer.model.state_dict(), path + ".pdparams")
 
 
-def restore_checkpoint(model, checkpoints, epoch):
-    with checkpoints.reading(epoch) as path:
-        model.set_state_dict(paddle.load(path + ".pdparams"))
-    print(f"loaded {checkpoints.epoch_folder(epoch)}")
+def restore_checkpoint(trainer, path):
+    trainer.model.set_state_dict(paddle.load(path + ".pdparams"))
 
 # ---------------------------------------------------------------- main loop
+
+Trainer = collections.namedtuple("Trainer", "model optimizer schedule batch_size")
+Trainer.__doc__ = """What trains and evaluates: the model (of several workers,
+in DataParallel), its optimizer, the learning-rate schedule, and the
+batch_size each step's summed cost is divided by."""
+
+
+def build_trainer(config, workers=ONE_WORKER):
+    # 1. Build the model, its weights drawn as it is built; 2. on the device that
+    #    choose_device set; 3. the optimizer; 4. nothing to start: it runs eagerly.
+    model = workers.parallel(build_network(config))
+    optimizer, schedule = add_optimizer(config, model)
+    return Trainer(model, optimizer, schedule, config.batch_size)
 
 
 def train(config):
     """Train and evaluate as the config says; return the test result."""
     choose_device(config)  # fails before any work if it must
-    workers = join_workers()  # one, or those paddle.distributed.launch started
     banner = f"PaddlePaddle {paddle.__version__} (dynamic graph)"
-    config, eval_config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
-    with checkpoints.claimed(config.resume, config.overwrite, workers.rank) as completed:
-        # 1. Build the model, its weights drawn as it is built; 2. the device was
-        #    chosen above; 3. the optimizer; 4. nothing to start: it runs eagerly.
-        model = build_network(config)
-        optimizer, schedule = add_optimizer(config, model)
-        completed = workers.from_worker_0(completed)
-        if completed:
-            restore_checkpoint(model, checkpoints, completed)
-            metrics.start_from(checkpoints.history())
-        trained = workers.parallel(model)
+    workers = join_workers()  # one, or those paddle.distributed.launch started
+    with Run(FRAMEWORK, banner, config, workers) as run:
+        trainer = build_trainer(run.config, workers)
+        run.keep(trainer, save_checkpoint, restore_checkpoint)  # with --resume, the last epoch
 
-        # 5. The double loop over epochs and mini-batches.
-        stopped = None
-        try:
-            for epoch in range(completed, config.max_max_epoch):
-                learning_rate = set_learning_rate(schedule, epoch)
+        # 5. The double loop over epochs and mini-batches; Ctrl-C ends it, and the test follows.
+        with run.stoppable():
+            for epoch in run.epochs():
+                learning_rate = set_learning_rate(trainer, epoch)
                 # 6. The batches: this epoch's shuffled sentences, padded, batch_size
-                #    at a time (or, batching by chunks, the text's chunks in order);
-                #    of several workers', this one's share.
-                batches, num_batches = epoch_shares(load_data_tf, data.train, data.vocab, config,
-                                                    workers, seed=config.seed + epoch)
-                with workers.stopping_together():
-                    train_stats = run_epoch(trained, optimizer, batches, num_batches,
-                                            config.batch_size, f"epoch {epoch + 1} train",
-                                            workers.log_lines, workers)
-                check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
-                if workers.rank > 0:  # worker 0 alone evaluates, reports and saves
-                    completed = epoch + 1
-                    continue
-                valid_stats = evaluate(model, data.valid, data.vocab, eval_config,
+                #    at a time (or, batching by chunks, the text's chunks in order).
+                batches = run.epoch_batches(load_data_tf, epoch)
+                train_stats = run_epoch(trainer, batches, f"epoch {epoch + 1} train", training=True)
+                valid_stats = evaluate(trainer, run.data.valid, run.data.vocab, run.eval_config,
                                        f"epoch {epoch + 1} valid")
-                record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
-                                      train_stats, valid_stats)
-                with stops_deferred():  # the checkpoint and its metrics line together
-                    save_checkpoint(model, checkpoints, epoch + 1, record)
-                    completed = epoch + 1
-                    report_epoch(metrics, config, record)
-        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM
-            stopped = stop
-            print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
-
-    if workers.rank > 0:
-        return end_run(metrics, FRAMEWORK, None, completed, stopped, None)
-    test_stats = evaluate(model, data.test, data.vocab, eval_config, "test")
-    best = checkpoints.best_epoch()
-    best_stats = None
-    if best and (best != completed or stopped):  # the model in memory is not the best
-        restore_checkpoint(model, checkpoints, best)
-        best_stats = evaluate(model, data.test, data.vocab, eval_config, "test")
-    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped, (best, best_stats))
+                run.end_epoch(epoch, learning_rate, train_stats, valid_stats)
+        return run.test(lambda: evaluate(trainer, run.data.test, run.data.vocab, run.eval_config,
+                                         "test"))
 
 # -------------------------------------------------------------- command line
 

@@ -14,13 +14,12 @@ import collections
 import load_data_tf
 from compat.tf_v1 import tf
 from config import cpu_threads, learning_rate_at, parse_config
-from distributed.shards import alone, epoch_shares
 from distributed.tf_v1 import ONE_WORKER, join_workers
-from ptb.batching import count_batches, make_batches
-from training.errors import UserError, describe_stop, run_cli, stops_deferred
-from training.progress import Progress, check_not_diverged
-from training.reports import epoch_record, report_epoch
-from training.run import end_run, start_run
+from ptb.batching import make_batches
+from ptb.errors import UserError
+from training.errors import run_cli, stops_deferred
+from training.progress import Progress
+from training.run import Run
 from training.state import carried_state, state_feed
 
 FRAMEWORK = "tensorflow"
@@ -35,12 +34,9 @@ batch_size, what a step minimises; initial_state: each layer's (c, h)
 placeholders; final_state: each layer's (c, h) after the last step. The
 state tuples are empty unless batching by chunks."""
 
-Optimizer = collections.namedtuple("Optimizer", "train_op new_learning_rate set_learning_rate "
-                                                "weight")
+Optimizer = collections.namedtuple("Optimizer", "train_op new_learning_rate set_learning_rate")
 Optimizer.__doc__ = """set_learning_rate: the op that sets the rate to the
-new_learning_rate placeholder, as TF's PTB tutorial does; weight: what this
-worker's loss counts for in the global batch (distributed/shards.py), 1 on
-one worker."""
+new_learning_rate placeholder, as TF's PTB tutorial does."""
 
 
 def build_network(config, is_training):
@@ -112,31 +108,31 @@ def dropout(x, config, is_training):
 
 
 def add_optimizer(config, loss, workers):
-    """SGD with global-norm clipping of the gradient summed over the workers."""
+    """SGD with global-norm clipping (of the workers' global gradient, if several)."""
     # Every worker sets the same rate: any replica's assignment will do.
     learning_rate = tf.get_variable("learning_rate", [], trainable=False,
                                     initializer=tf.zeros_initializer(),
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
     new_learning_rate = tf.placeholder(tf.float32, [], "new_learning_rate")
-    weight = tf.placeholder_with_default(1.0, [], "weight")
     params = tf.trainable_variables()
     # The embedding's gradient comes as IndexedSlices, a row for every word
     # of the batch; clip_by_global_norm would square those rows one by one,
     # not each word's sum of them, and clip by a wrong norm. Dense, it is
     # the norm Fluid and Paddle clip by.
-    grads = [tf.convert_to_tensor(grad) for grad in tf.gradients(loss * weight, params)]
-    grads = workers.summed(grads)
+    grads = [tf.convert_to_tensor(grad) for grad in tf.gradients(loss, params)]
+    grads = workers.global_gradient(grads, config.max_grad_norm)
     grads, _ = tf.clip_by_global_norm(grads, config.max_grad_norm)
     optimizer = tf.train.GradientDescentOptimizer(learning_rate)
-    train_op = optimizer.apply_gradients(zip(workers.for_optimizer(grads), params))
-    return Optimizer(train_op, new_learning_rate, tf.assign(learning_rate, new_learning_rate),
-                     weight)
+    train_op = optimizer.apply_gradients(zip(grads, params))
+    return Optimizer(train_op, new_learning_rate, tf.assign(learning_rate, new_learning_rate))
 
 
-def set_learning_rate(session, optimizer, config, epoch):
+def set_learning_rate(trainer, config, epoch):
     learning_rate = learning_rate_at(config, epoch)
+    optimizer = trainer.graph.optimizer
     with stops_deferred():
-        session.run(optimizer.set_learning_rate, {optimizer.new_learning_rate: learning_rate})
+        trainer.session.run(optimizer.set_learning_rate,
+                            {optimizer.new_learning_rate: learning_rate})
     return learning_rate
 
 # -------------------------------------------------------------------- device
@@ -166,55 +162,48 @@ def create_session(graph, config, workers):
 # ------------------------------------------------------------- training code
 
 
-def run_epoch(session, optimizer, net, batches, num_batches, label, log_lines=5,
-              workers=ONE_WORKER):
-    """Run `net` on every (mini-batch, weight), carrying the state if there
-    is one; return its EpochStats, summed over the workers.
-
-    With an Optimizer this trains; with None (and the evaluation network) it evaluates.
-    """
-    progress = Progress(label, num_batches, log_lines)
-    fetches = [net.cost, net.final_state] + ([optimizer.train_op] if optimizer else [])
+def run_epoch(trainer, batches, label, training):
+    """Run the training network (or, not training, the evaluation network)
+    on every mini-batch, carrying the state if there is one; return its EpochStats."""
+    net = trainer.graph.net if training else trainer.graph.eval_net
+    progress = Progress(label, len(batches), log_lines=5 if training else 0)
+    fetches = [net.cost, net.final_state] + ([trainer.graph.optimizer.train_op] if training else [])
     state = None
-    for batch, weight in batches:
-        rows = batch[0].shape[0]
+    for batch in batches:
         feed = dict(zip(net.feeds, batch))
-        feed.update(state_feed(net.initial_state, carried_state(state, rows, net.initial_state)))
-        if optimizer:
-            feed[optimizer.weight] = weight
+        feed.update(state_feed(net.initial_state, carried_state(state, len(batch[0]),
+                                                                net.initial_state)))
         with stops_deferred():  # a stop lands between batches, never inside session.run
-            cost, final_state, *_ = session.run(fetches, feed)
-        if weight:  # else a stand-in that keeps the collectives in step
-            state = final_state
-            progress.update(float(cost), load_data_tf.batch_targets(batch),
-                            computed_steps=batch[0].size)
-    return progress.finish(workers.sum)
+            cost, state, *_ = trainer.session.run(fetches, feed)
+        progress.update(float(cost), load_data_tf.batch_targets(batch),
+                        computed_steps=batch[0].size)
+    return progress.finish()
 
 
-def evaluate(session, eval_net, sentences, vocab, config, label):
-    batches = alone(make_batches(load_data_tf, sentences, vocab, config))
-    return run_epoch(session, None, eval_net, batches, count_batches(sentences, config), label,
-                     log_lines=0)
+def evaluate(trainer, sentences, vocab, config, label):
+    batches = make_batches(load_data_tf, sentences, vocab, config)
+    return run_epoch(trainer, batches, label, training=False)
 
 # --------------------------------------------------------------- checkpoints
 
 
-def save_checkpoint(session, saver, checkpoints, epoch, record):
-    with checkpoints.writing(epoch, record) as path:
-        saver.save(session, path, write_meta_graph=False, write_state=False)
+def save_checkpoint(trainer, path):
+    trainer.graph.saver.save(trainer.session, path, write_meta_graph=False, write_state=False)
 
 
-def restore_checkpoint(session, saver, checkpoints, epoch):
-    with checkpoints.reading(epoch) as path:
-        saver.restore(session, path)
-    print(f"loaded {checkpoints.epoch_folder(epoch)}")
+def restore_checkpoint(trainer, path):
+    trainer.graph.saver.restore(trainer.session, path)
 
 # ---------------------------------------------------------------- main loop
 
+Graph = collections.namedtuple("Graph", "graph net eval_net optimizer saver initializer")
+Graph.__doc__ = """graph: the tf.Graph; net and eval_net: the training and
+evaluation Networks, sharing their variables; optimizer: the Optimizer;
+saver: the Saver; initializer: the op that initialises the variables."""
+
 
 def build_graph(config, device, workers):
-    """The graph, the training and evaluation Networks (sharing variables),
-    the Optimizer, the Saver and the initializer."""
+    """The graph with its training and evaluation networks."""
     graph = tf.Graph()
     with graph.as_default(), workers.scope(device):
         tf.set_random_seed(config.seed)
@@ -227,68 +216,46 @@ def build_graph(config, device, workers):
         net, optimizer = workers.each_replica(training_network)
         with tf.variable_scope("model", reuse=True):
             eval_net = build_network(config, is_training=False)
-        workers.add_sum()
         saver = tf.train.Saver(max_to_keep=None)
         initializer = tf.global_variables_initializer()
-    return graph, net, eval_net, optimizer, saver, initializer
+    return Graph(graph, net, eval_net, optimizer, saver, initializer)
+
+
+Trainer = collections.namedtuple("Trainer", "session graph")
+Trainer.__doc__ = """What trains and evaluates: the Session and the Graph."""
+
+
+def build_trainer(config, device, workers=ONE_WORKER):
+    # 1. Describe the graph: a training network and an evaluation network sharing its variables.
+    graph = build_graph(config, device, workers)
+    # 2. The device, chosen by choose_device; 3. create the Session; 4. initialise the variables.
+    session = create_session(graph.graph, config, workers)
+    session.run(graph.initializer)
+    return Trainer(session, graph)
 
 
 def train(config):
     """Train and evaluate as the config says; return the test result."""
     device = choose_device(config.device)  # fails before any work if it must
-    workers = join_workers()  # one, or those TF_CONFIG names
     banner = f"TensorFlow {tf.__version__} (v1 graph)"
-    config, eval_config, data, metrics, checkpoints = start_run(FRAMEWORK, banner, config, workers)
-    with checkpoints.claimed(config.resume, config.overwrite, workers.rank) as completed:
-        # 1. Describe the graph: a training network and an evaluation network sharing its variables.
-        graph, net, eval_net, optimizer, saver, initializer = build_graph(config, device, workers)
-        # 2. The device was chosen above; 3. create the Session; 4. initialise the variables.
-        session = workers.session = create_session(graph, config, workers)
-        session.run(initializer)
-        completed = workers.from_worker_0(completed)
-        if completed:
-            restore_checkpoint(session, saver, checkpoints, completed)
-            metrics.start_from(checkpoints.history())
+    workers = join_workers()  # one, or those TF_CONFIG names
+    with Run(FRAMEWORK, banner, config, workers) as run:
+        trainer = build_trainer(run.config, device, workers)
+        run.keep(trainer, save_checkpoint, restore_checkpoint)  # with --resume, the last epoch
 
-        # 5. The double loop over epochs and mini-batches.
-        stopped = None
-        try:
-            for epoch in range(completed, config.max_max_epoch):
-                learning_rate = set_learning_rate(session, optimizer, config, epoch)
+        # 5. The double loop over epochs and mini-batches; Ctrl-C ends it, and the test follows.
+        with run.stoppable():
+            for epoch in run.epochs():
+                learning_rate = set_learning_rate(trainer, run.config, epoch)
                 # 6. The reader: the training stream, batch_size rows of num_steps at a
-                #    time (or, batching by sentences, this epoch's shuffled sentences);
-                #    of several workers', this one's share.
-                batches, num_batches = epoch_shares(load_data_tf, data.train, data.vocab, config,
-                                                    workers, seed=config.seed + epoch)
-                with workers.stopping_together():
-                    train_stats = run_epoch(session, optimizer, net, batches, num_batches,
-                                            f"epoch {epoch + 1} train", workers.log_lines, workers)
-                check_not_diverged(train_stats, config.vocab_size, f"epoch {epoch + 1} train")
-                if workers.rank > 0:  # worker 0 alone evaluates, reports and saves
-                    completed = epoch + 1
-                    continue
-                valid_stats = evaluate(session, eval_net, data.valid, data.vocab, eval_config,
+                #    time (or, batching by sentences, this epoch's shuffled sentences).
+                batches = run.epoch_batches(load_data_tf, epoch)
+                train_stats = run_epoch(trainer, batches, f"epoch {epoch + 1} train", training=True)
+                valid_stats = evaluate(trainer, run.data.valid, run.data.vocab, run.eval_config,
                                        f"epoch {epoch + 1} valid")
-                record = epoch_record(FRAMEWORK, config, epoch + 1, learning_rate,
-                                      train_stats, valid_stats)
-                with stops_deferred():  # the checkpoint and its metrics line together
-                    save_checkpoint(session, saver, checkpoints, epoch + 1, record)
-                    completed = epoch + 1
-                    report_epoch(metrics, config, record)
-        except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM
-            stopped = stop
-            print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
-
-    if workers.rank > 0:
-        return end_run(metrics, FRAMEWORK, None, completed, stopped, None)
-    test_stats = evaluate(session, eval_net, data.test, data.vocab, eval_config, "test")
-    best = checkpoints.best_epoch()
-    best_stats = None
-    if best and (best != completed or stopped):  # the model in memory is not the best
-        restore_checkpoint(session, saver, checkpoints, best)
-        best_stats = evaluate(session, eval_net, data.test, data.vocab, eval_config, "test")
-    session.close()
-    return end_run(metrics, FRAMEWORK, test_stats, completed, stopped, (best, best_stats))
+                run.end_epoch(epoch, learning_rate, train_stats, valid_stats)
+        return run.test(lambda: evaluate(trainer, run.data.test, run.data.vocab, run.eval_config,
+                                         "test"))
 
 # -------------------------------------------------------------- command line
 

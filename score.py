@@ -16,10 +16,11 @@ import numpy as np
 
 import load_data_tf
 from config import Config, DefaultsHelpFormatter, OneLineParser
-from distributed.shards import evaluation_config
 from ptb import batching, corpus
+from ptb.errors import UserError
 from trained.exported import Exported
-from training.errors import UserError, run_cli
+from training.errors import run_cli
+from training.run import evaluation_config
 
 
 def parse_args(argv):
@@ -50,7 +51,7 @@ def chunk_costs(exported, sentences, batch_size, num_steps):
     """(summed -log p, targets) of each [rows, steps] chunk, the state carried."""
     state = None
     for inputs, targets in load_data_tf.chunk_batches(sentences, exported.vocab, batch_size,
-                                                      num_steps):
+                                                      num_steps)():
         rows = len(inputs)
         state = exported.zero_state(rows) if state is None else exported.last_rows(state, rows)
         log_probs, state = exported.run(inputs, state)
@@ -61,7 +62,7 @@ def sentence_costs(exported, sentences, batch_size, max_length):
     """(summed -log p, targets) of each piece of each sentence, in file
     order, each from a zero state."""
     batches = load_data_tf.sentence_batches(sentences, exported.vocab, batch_size, max_length)
-    for inputs, targets, lengths in batches:
+    for inputs, targets, lengths in batches():
         log_probs, _ = exported.run(inputs, exported.zero_state(len(inputs)), lengths)
         scores = target_log_probs(log_probs, targets)
         for row, length in enumerate(lengths):

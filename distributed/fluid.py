@@ -9,15 +9,12 @@ distributed Fluid script could not be run here, so none is shipped.
 """
 from config import WORKERS_HELP
 from distributed.shards import paddle_launch_worker, tf_config_worker
-from training.errors import UserError
-
-
-class OneWorker:
-    rank, count = 0, 1
+from ptb.errors import UserError
+from training.run import ONE_WORKER
 
 
 def one_worker_only():
     """The one worker, or one line if a launcher asked for more."""
     if max(paddle_launch_worker()[1], tf_config_worker()[1]) > 1:
         raise UserError(WORKERS_HELP["fluid"])
-    return OneWorker()
+    return ONE_WORKER

@@ -3,42 +3,35 @@
 TF_CONFIG names the workers (launch_tf.py sets it for N local processes).
 The model and optimizer are made in the strategy's scope and the training
 step runs by strategy.run. A Keras optimizer clips before it sums the
-replicas' gradients, so with several workers the step sums them itself,
-then clips the global batch's gradient. One worker builds none of this:
-its optimizer clips (global_clipnorm).
+replicas' gradients, so `global_gradient` averages them over the workers
+and clips the global batch's gradient first. One worker builds none of
+this: its optimizer clips (global_clipnorm).
 """
 from compat.keras3 import tf
 from distributed import shards
-
-# A collective that waits longer than this has lost a worker. It must
-# outlast worker 0's evaluation, which the others wait for.
-TIMEOUT_SECONDS = 600
+from training import run
 
 
-class OneWorker(shards.OneWorker):
+class OneWorker(run.OneWorker):
     def scope(self, device):
         return tf.device(device)
 
     def run(self, step, args):
         return step(*args)
 
-    def clip_norm(self, max_grad_norm):
-        return max_grad_norm  # the optimizer clips
-
-    def summed_and_clipped(self, grads, max_grad_norm):
+    def global_gradient(self, grads, max_grad_norm):
         return grads
 
 
 class Workers(shards.Workers, OneWorker):
     """One of N workers of a MultiWorkerMirroredStrategy."""
 
-    collective_errors = (tf.errors.DeadlineExceededError, tf.errors.UnavailableError,
-                         tf.errors.CancelledError, tf.errors.InternalError)
+    collective_errors = tuple(getattr(tf.errors, name) for name in shards.TF_COLLECTIVE_ERRORS)
 
     def __init__(self, rank, count):
         super().__init__(rank, count)
         self.options = tf.distribute.experimental.CommunicationOptions(
-            timeout_seconds=TIMEOUT_SECONDS)
+            timeout_seconds=shards.TIMEOUT_SECONDS)
         self.strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=self.options)
 
     def scope(self, device):
@@ -47,15 +40,13 @@ class Workers(shards.Workers, OneWorker):
     def run(self, step, args):
         return self.strategy.run(step, args=args)
 
-    def clip_norm(self, max_grad_norm):
-        return None  # it would clip this worker's gradient alone
-
-    def summed_and_clipped(self, grads, max_grad_norm):
-        """The gradients of every worker, summed (the global batch's) and
-        clipped; divided by the workers, as the optimizer sums them again."""
+    def global_gradient(self, grads, max_grad_norm):
+        """The workers' mean gradient, the global batch's, clipped; divided by
+        the workers, as the optimizer sums them again (its own clipping of
+        each worker's part then leaves it as it is)."""
         context = tf.distribute.get_replica_context()
         summed = context.all_reduce(tf.distribute.ReduceOp.SUM, grads, options=self.options)
-        clipped, _ = tf.clip_by_global_norm(summed, max_grad_norm)
+        clipped, _ = tf.clip_by_global_norm([grad / self.count for grad in summed], max_grad_norm)
         return [grad / self.count for grad in clipped]
 
     def all_reduce(self, values):

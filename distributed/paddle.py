@@ -4,18 +4,17 @@ python -m paddle.distributed.launch starts the workers and tells each its
 rank (gloo on CPUs, NCCL on GPUs). DataParallel broadcasts worker 0's
 weights when it wraps the model, and averages the gradients over the
 workers during backward(), before the optimizer clips them: the clipping
-sees the global batch's gradient. One worker builds none of this.
+sees the global batch's gradient, as each worker's loss is its share's cost
+over --batch_size (distributed/shards.py). One worker builds none of this.
 """
 from compat.paddle_dygraph import paddle
 from distributed import shards
+from training import run
 
 
-class OneWorker(shards.OneWorker):
+class OneWorker(run.OneWorker):
     def parallel(self, model):
         return model
-
-    def loss_scale(self, weight):
-        return weight
 
 
 class Workers(shards.Workers, OneWorker):
@@ -30,11 +29,6 @@ class Workers(shards.Workers, OneWorker):
     def parallel(self, model):
         """The model to train, its gradients averaged over the workers."""
         return paddle.DataParallel(model)
-
-    def loss_scale(self, weight):
-        # DataParallel averages the gradients; weighted by their shares,
-        # they must add up: count x the average is their sum.
-        return weight * self.count
 
     def all_reduce(self, values):
         total = paddle.to_tensor(values, dtype="float64")

@@ -8,53 +8,39 @@ and worker k takes rows k x B to (k + 1) x B:
     worker                           0      0   |   1      1
 
 Chunks keep their rows from batch to batch, so each worker carries the
-state of its own rows; the one-row tail continues the last row, so it goes
-to the last worker. Sentences come in the epoch's shuffled order. A worker
-whose share of a step is empty (the tail, or a short last batch) still
-takes the step, with a weight of 0, so that the collectives stay in step.
+state of its own rows. Sentences come in the epoch's shuffled order. A
+global batch of fewer than N x B rows (the chunks' one-row tail, the
+sentences' short last batch) is dropped, as every framework's
+drop_remainder drops it: every worker's share of every step is full, and
+one worker, which drops nothing, still trains every target. Evaluation is
+worker 0's alone, and scores every token.
 
-Each worker's loss is its rows' cost over B (a batch's share of a step:
-ptb/batching.py); weighted by 1 / N, the workers' gradients add up to the
-gradient of the global batch's cost over N x B: the update one worker makes
-with N x B rows, whether the global batch is full or not.
+Each worker's loss is its rows' cost over B; the mean of the workers'
+gradients is the gradient of the global batch's cost over N x B: the update
+one worker makes with N x B rows.
 """
-import contextlib
-import dataclasses
 import json
 import os
 
-import numpy as np
+from ptb.batching import Batches, count_batches, make_batches
+from ptb.errors import UserError
+from training.errors import stops_deferred
+from training.run import OneWorker, global_batches
 
-from ptb.batching import count_batches, make_batches
-from training.checkpoints import first_line
-from training.errors import UserError, stops_deferred
-
-
-class OneWorker:
-    """Training on one worker: every engine's methods, leaving things as they are."""
-
-    rank, count = 0, 1
-    log_lines = 5  # the training progress lines to print (training.progress.Progress)
-
-    def sum(self, values):
-        return values
-
-    def from_worker_0(self, value):
-        return value
-
-    def stopping_together(self):
-        return contextlib.nullcontext()
+# A collective that waits longer than this has lost a worker. It must
+# outlast worker 0's test evaluation at the end, which the others wait for.
+TIMEOUT_SECONDS = 600
+# What TensorFlow's collectives raise when a worker is gone, by name in tf.errors.
+TF_COLLECTIVE_ERRORS = ("DeadlineExceededError", "UnavailableError", "CancelledError",
+                        "InternalError")
 
 
 class Workers(OneWorker):
     """One of `count` workers; each engine adds how it sums numbers over
     them (`all_reduce`) and which errors mean a collective lost a worker."""
 
-    collective_errors = ()
-
     def __init__(self, rank, count):
         self.rank, self.count = rank, count
-        self.log_lines = OneWorker.log_lines if rank == 0 else None  # worker 0 alone shows progress
 
     def sum(self, values):
         """`values` summed over the workers; every worker must call it."""
@@ -66,14 +52,25 @@ class Workers(OneWorker):
         must call it, so it also waits for worker 0 to get there."""
         return int(self.sum([value if self.rank == 0 else 0, 0, 0])[0])
 
-    @contextlib.contextmanager
-    def stopping_together(self):
-        """A collective that fails or times out means another worker stopped."""
-        try:
-            yield
-        except self.collective_errors as error:
-            raise UserError(f"worker {self.rank}: another worker stopped ({first_line(error)}); "
-                            "this one stops too: rerun all workers with --resume") from None
+    def batches(self, loader, sentences, vocab, config, seed):
+        """This worker's part of each full global batch of an epoch (load_data_tf's arrays)."""
+        whole = global_batches(config)
+        batches = make_batches(loader, sentences, vocab, whole, seed)
+        return Batches(lambda: shares(batches, config.batch_size, self.rank, self.count),
+                       count_batches(sentences, whole, drop_remainder=True))
+
+
+def shares(batches, batch_size, rank, count):
+    """Yield worker `rank`'s rows of each global batch of `count` x
+    `batch_size` rows, dropping the batches that have fewer."""
+    for batch in batches:
+        if len(batch[0]) < batch_size * count:
+            continue
+        part = tuple(array[rank * batch_size:(rank + 1) * batch_size] for array in batch)
+        if len(part) == 3:  # padded sentences: only as long as this part's longest
+            longest = int(part[2].max())
+            part = (part[0][:, :longest], part[1][:, :longest], part[2])
+        yield part
 
 
 def tf_config_worker():
@@ -99,55 +96,3 @@ def paddle_launch_worker():
     """(rank, count) as python -m paddle.distributed.launch sets them; (0, 1) without it."""
     return (int(os.environ.get("PADDLE_TRAINER_ID", "0")),
             int(os.environ.get("PADDLE_TRAINERS_NUM", "1")))
-
-
-def epoch_shares(loader, sentences, vocab, config, workers, seed):
-    """This worker's (part, weight) of each of an epoch's global batches
-    (made by `loader`, shuffled by `seed`), and how many batches there are."""
-    whole = global_batches(config, workers.count)
-    batches = make_batches(loader, sentences, vocab, whole, seed=seed)
-    return shares(batches, config, workers.rank, workers.count), count_batches(sentences, whole)
-
-
-def shares(batches, config, rank, count):
-    """Yield (this worker's part of each global batch, its weight): the part
-    a tuple of arrays like the batch, or a stand-in if empty; the weight 1 /
-    count, or 0 for a stand-in. On one worker, each batch with weight 1."""
-    for batch in batches:
-        rows = len(batch[0])
-        if config.batching == "chunks" and rows < config.batch_size * count:
-            mine = range(rows) if rank == count - 1 else range(0)  # the tail: the last row's
-        else:
-            mine = range(rank * config.batch_size, min((rank + 1) * config.batch_size, rows))
-        if not mine:
-            yield stand_in(config.batching), 0.0
-            continue
-        part = tuple(array[mine.start:mine.stop] for array in batch)
-        if len(part) == 3:  # padded sentences: only as long as this part's longest
-            longest = int(part[2].max())
-            part = (part[0][:, :longest], part[1][:, :longest], part[2])
-        yield part, 1 / count
-
-
-def alone(batches):
-    """Every batch whole, with weight 1: evaluation, which worker 0 does alone."""
-    return ((batch, 1.0) for batch in batches)
-
-
-def stand_in(batching):
-    """A one-word batch (load_data_tf's arrays) for a step whose share is
-    empty: it takes the step with a weight of 0."""
-    word = np.zeros((1, 1), np.int32)
-    return (word, word) if batching == "chunks" else (word, word, np.ones(1, np.int32))
-
-
-def evaluation_config(config):
-    """The config to evaluate with: worker 0 evaluates alone, batched as one
-    worker with the global batch (config.workers x batch_size rows) would,
-    so that N workers report the numbers of that one worker."""
-    return dataclasses.replace(global_batches(config, config.workers), workers=1)
-
-
-def global_batches(config, count):
-    """The config whose batch_size is the global batch's: N workers' batches."""
-    return dataclasses.replace(config, batch_size=config.batch_size * count)

@@ -37,14 +37,12 @@ from training.errors import stops_deferred
 from training.state import carried_state, state_feed
 hold = stops_deferred if {held} else contextlib.nullcontext
 config = Config(**PRESETS["test"], vocab_size=50, batching="chunks")
-graph, net, _, optimizer, _, initializer = script.build_graph(config, "/CPU:0", script.ONE_WORKER)
-session = script.create_session(graph, config, script.ONE_WORKER)
-session.run(initializer)
+trainer = script.build_trainer(config, "/CPU:0")
+session, net = trainer.session, trainer.graph.net
 words = np.random.default_rng(0).integers(0, 50, [2, config.batch_size, config.num_steps])
 feed = dict(zip(net.feeds, words.astype(np.int32)))
 feed.update(state_feed(net.initial_state, carried_state(None, config.batch_size, net.initial_state)))
-feed[optimizer.weight] = 1.0
-fetches = [net.loss, net.final_state, optimizer.train_op]
+fetches = [net.loss, net.final_state, trainer.graph.optimizer.train_op]
 signal.signal(signal.SIGINT, signal.SIG_IGN)  # until the loop has started
 print("ready", flush=True)
 while True:

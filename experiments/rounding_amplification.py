@@ -1,6 +1,6 @@
 """How far training carries a difference the size of float32 rounding.
 
-    python experiments/rounding_amplification.py --data_dir DIR [--model small] [--batch_size 40]
+    python -m experiments.rounding_amplification --data_dir DIR [--model small] [--batch_size 40]
 
 Trains rnnlm_tensorflow.py's model by chunks for one epoch twice on one
 worker: from its seeded weights, and from the same weights each multiplied
@@ -17,25 +17,21 @@ import numpy as np
 
 import load_data_tf
 import rnnlm_tensorflow as script
-from compat.tf_v1 import tf
 from config import PRESETS, Config
-from distributed.shards import alone
-from distributed.tf_v1 import ONE_WORKER
 from ptb import corpus
-from ptb.batching import make_batches
+from ptb.batching import Batches, make_batches
 
 PERTURBATION = 1e-7
 
 
-def train_prefix(session, parts, config, data, start, batches):
+def train_prefix(trainer, config, data, start, batches):
     """Load `start`, train on `batches`, return the weights and the valid perplexity."""
-    graph, net, eval_net, optimizer = parts
-    variables = graph.get_collection("trainable_variables")
+    variables = trainer.graph.graph.get_collection("trainable_variables")
     for variable, value in zip(variables, start):
-        variable.load(value, session)
-    script.run_epoch(session, optimizer, net, alone(batches), len(batches), "train", log_lines=0)
-    valid = script.evaluate(session, eval_net, data.valid, data.vocab, config, "valid")
-    return session.run(variables), valid.ppl
+        variable.load(value, trainer.session)
+    script.run_epoch(trainer, Batches.listed(batches), "train", training=True)
+    valid = script.evaluate(trainer, data.valid, data.vocab, config, "valid")
+    return trainer.session.run(variables), valid.ppl
 
 
 def distance(first, second):
@@ -52,24 +48,21 @@ def main():
     data = corpus.load_corpus(args.data_dir)
     config = Config(**{**PRESETS[args.model], "batching": "chunks", "batch_size": args.batch_size,
                        "vocab_size": len(data.vocab), "model": args.model})
-    graph, net, eval_net, optimizer, _, initializer = script.build_graph(config, "/CPU:0",
-                                                                          ONE_WORKER)
+    trainer = script.build_trainer(config, "/CPU:0")
     batches = list(make_batches(load_data_tf, data.train, data.vocab, config))
-    with tf.Session(graph=graph) as session:
-        session.run(initializer)
-        script.set_learning_rate(session, optimizer, config, 0)
-        seeded = session.run(graph.get_collection("trainable_variables"))
+    with trainer.session as session:
+        script.set_learning_rate(trainer, config, 0)
+        seeded = session.run(trainer.graph.graph.get_collection("trainable_variables"))
         signs = np.random.default_rng(0)
         nudged = [value * (1 + PERTURBATION * signs.choice([-1, 1], value.shape)).astype(value.dtype)
                   for value in seeded]
-        parts = (graph, net, eval_net, optimizer)
         print(f"{args.model}, batch {args.batch_size} x {config.num_steps}, {len(batches)} batches "
               f"an epoch; weights nudged by {PERTURBATION:g} (relative {distance(seeded, nudged):.1e})")
         print("| batches | weights apart (relative) | valid ppl | valid ppl, nudged | apart |")
         print("| --- | --- | --- | --- | --- |")
         for count in sorted({1, 3, 10, 30, 60, 100, 150, len(batches)} & set(range(len(batches) + 1))):
-            first, first_ppl = train_prefix(session, parts, config, data, seeded, batches[:count])
-            second, second_ppl = train_prefix(session, parts, config, data, nudged, batches[:count])
+            first, first_ppl = train_prefix(trainer, config, data, seeded, batches[:count])
+            second, second_ppl = train_prefix(trainer, config, data, nudged, batches[:count])
             print(f"| {count} | {distance(first, second):.1e} | {first_ppl:.2f} | {second_ppl:.2f} "
                   f"| {abs(second_ppl / first_ppl - 1):.2%} |", flush=True)
 

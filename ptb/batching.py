@@ -32,7 +32,7 @@ bounded memory and still scores every target once:
 import numpy as np
 
 from ptb import corpus
-from training.errors import UserError
+from ptb.errors import UserError
 
 
 def id_stream(sentences, vocab):
@@ -67,10 +67,11 @@ def _columns(ids, rows, row_length, num_steps):
         yield inputs[:, start:start + num_steps], targets[:, start:start + num_steps]
 
 
-def count_chunks(num_targets, batch_size, num_steps):
-    """How many batches chunks() yields for a stream of num_targets targets."""
+def count_chunks(num_targets, batch_size, num_steps, drop_remainder=False):
+    """How many batches chunks() yields for a stream of num_targets targets;
+    with drop_remainder, how many of them have batch_size rows."""
     row_length, tail = divmod(num_targets, batch_size)
-    return -(-row_length // num_steps) + -(-tail // num_steps)
+    return -(-row_length // num_steps) + (0 if drop_remainder else -(-tail // num_steps))
 
 
 def sentence_pairs(sentences, vocab, max_length):
@@ -88,11 +89,14 @@ def count_pieces(sentences, max_length):
     return sum(-(-(len(words) + 1) // max_length) for words in sentences)
 
 
-def count_batches(sentences, config):
-    """How many batches a split makes under config.batching, in either loader."""
+def count_batches(sentences, config, drop_remainder=False):
+    """How many batches a split makes under config.batching, in either
+    loader; with drop_remainder, how many of them are full."""
     if config.batching == "chunks":
-        return count_chunks(corpus.count_targets(sentences), config.batch_size, config.num_steps)
-    return -(-count_pieces(sentences, config.max_sentence_length) // config.batch_size)
+        return count_chunks(corpus.count_targets(sentences), config.batch_size, config.num_steps,
+                            drop_remainder)
+    pieces = count_pieces(sentences, config.max_sentence_length)
+    return pieces // config.batch_size if drop_remainder else -(-pieces // config.batch_size)
 
 
 def check_batch_size(sentences, config):
@@ -129,11 +133,31 @@ def describe_cuts(sentences, config):
             "pieces, each starting from a zero state (--max_sentence_length)")
 
 
+class Batches:
+    """An epoch's mini-batches: iterate for them, anew each time; len() is how many."""
+
+    def __init__(self, reader, count):
+        self.reader, self.count = reader, count
+
+    @classmethod
+    def listed(cls, batches):
+        """The Batches of a list of batches made beforehand."""
+        return cls(lambda: batches, len(batches))
+
+    def __iter__(self):
+        return iter(self.reader())
+
+    def __len__(self):
+        return self.count
+
+
 def make_batches(loader, sentences, vocab, config, seed=None):
-    """The batches of `loader` (load_data_fluid or load_data_tf) for
+    """The Batches of `loader` (load_data_fluid or load_data_tf) for
     config.batching: the text's fixed-length chunks in order, or whole
     sentences, shuffled if given a seed."""
     if config.batching == "chunks":
-        return loader.chunk_batches(sentences, vocab, config.batch_size, config.num_steps)
-    return loader.sentence_batches(sentences, vocab, config.batch_size, config.max_sentence_length,
-                                   seed)
+        reader = loader.chunk_batches(sentences, vocab, config.batch_size, config.num_steps)
+    else:
+        reader = loader.sentence_batches(sentences, vocab, config.batch_size,
+                                         config.max_sentence_length, seed)
+    return Batches(reader, count_batches(sentences, config))

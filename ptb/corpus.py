@@ -8,7 +8,7 @@ import os
 import random
 import re
 
-from training.errors import UserError
+from ptb.errors import UserError
 
 EOS = "<eos>"
 UNK = "<unk>"

@@ -20,13 +20,32 @@ def grammar_sentence(rng):
     return " ".join(words)
 
 
-def write_grammar_corpus(folder, train_lines=400, eval_lines=60, seed=0):
-    """Write ptb.{train,valid,test}.txt in PTB format (a leading space a line)."""
+def write_grammar_corpus(folder, train_lines=400, eval_lines=60, seed=0, even_for=None):
+    """Write ptb.{train,valid,test}.txt in PTB format (a leading space a line).
+    With `even_for`, the training split's targets are a multiple of it
+    (train_lines should be one too): batches of that many rows or sentences
+    leave no short remainder."""
     rng = random.Random(seed)
     sizes = {"train": train_lines, "valid": eval_lines, "test": eval_lines}
     for split, lines in sizes.items():
-        write_split(folder, split, [grammar_sentence(rng) for _ in range(lines)])
+        sentences = [grammar_sentence(rng) for _ in range(lines)]
+        if split == "train" and even_for:
+            sentences = with_targets_a_multiple(sentences, even_for, rng)
+        write_split(folder, split, sentences)
     return folder
+
+
+def with_targets_a_multiple(sentences, multiple, rng):
+    """The sentences, adverbs added to some that have none, until their
+    targets (words and <eos>) are a multiple of `multiple`."""
+    missing = -sum(len(line.split()) + 1 for line in sentences) % multiple
+    evened = []
+    for line in sentences:
+        if missing and len(line.split()) == 5:
+            line, missing = f"{line} {rng.choice(ADVERBS)}", missing - 1
+        evened.append(line)
+    assert not missing, "too few sentences without an adverb"
+    return evened
 
 
 def write_split(folder, split, lines, newline="\n"):

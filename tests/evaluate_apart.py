@@ -21,56 +21,44 @@ import numpy as np
 
 import load_data_tf
 from config import Config
-from distributed.shards import alone
-from ptb.batching import make_batches
+from ptb.batching import Batches, make_batches
 from ptb.corpus import EOS
 from trained import layout
 
 
-def paddle_model(config, weights):
+def paddle_trainer(config, weights):
     import rnnlm_paddle
     rnnlm_paddle.choose_device(config)
-    model = rnnlm_paddle.build_network(config)
-    missing, unexpected = model.set_state_dict(layout.framework_params("paddle", weights, config))
+    trainer = rnnlm_paddle.build_trainer(config)
+    params = layout.framework_params("paddle", weights, config)
+    missing, unexpected = trainer.model.set_state_dict(params)
     assert not missing and not unexpected, (missing, unexpected)
-    return rnnlm_paddle, model
-
-
-def paddle_cost(config, weights, sentences, vocab):
-    script, model = paddle_model(config, weights)
-    return script.evaluate(model, sentences, vocab, config, "paddle")
+    return rnnlm_paddle, trainer
 
 
 def paddle_step(config, weights, batch):
-    script, model = paddle_model(config, weights)
-    optimizer, schedule = script.add_optimizer(config, model)
-    script.set_learning_rate(schedule, 0)
-    script.run_epoch(model, optimizer, alone([batch]), 1, config.batch_size, "paddle", log_lines=0)
+    script, trainer = paddle_trainer(config, weights)
+    script.set_learning_rate(trainer, 0)
+    script.run_epoch(trainer, Batches.listed([batch]), "paddle", training=True)
     return layout.to_layout("paddle", {name: value.numpy()
-                                       for name, value in model.state_dict().items()}, config)
+                                       for name, value in trainer.model.state_dict().items()}, config)
 
 
-def keras_steps(config, weights):
+def keras_trainer(config, weights):
     import rnnlm_keras
-    from trained.keras import model_with
-    rnnlm_keras.choose_device(config)
-    model = model_with(config, weights)
-    optimizer = rnnlm_keras.add_optimizer(config)
-    return rnnlm_keras, model, optimizer, rnnlm_keras.make_steps(model, optimizer, config)
-
-
-def keras_cost(config, weights, sentences, vocab):
-    script, _, _, (_, eval_step) = keras_steps(config, weights)
-    return script.evaluate(eval_step, sentences, vocab, config, "keras")
+    from trained.keras import set_weights
+    trainer = rnnlm_keras.build_trainer(config, rnnlm_keras.choose_device(config))
+    set_weights(trainer.model, weights)
+    return rnnlm_keras, trainer
 
 
 def keras_step(config, weights, batch):
-    script, model, optimizer, (train_step, _) = keras_steps(config, weights)
-    script.set_learning_rate(optimizer, config, 0)
-    script.run_epoch(train_step, alone([batch]), 1, "keras", log_lines=0)
+    script, trainer = keras_trainer(config, weights)
+    script.set_learning_rate(trainer, config, 0)
+    script.run_epoch(trainer, Batches.listed([batch]), "keras", training=True)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "model")
-        model.save_weights(path + layout.SUFFIX["keras"])
+        script.save_checkpoint(trainer, path)
         return layout.read_weights("keras", path, config)
 
 
@@ -78,7 +66,7 @@ def one_batch(loader, sentences, vocab, config):
     """The first batch of `sentences` with one row (or sentence) for each."""
     batches = make_batches(loader, sentences, vocab,
                            dataclasses.replace(config, batch_size=len(sentences)))
-    return next(iter(batches() if callable(batches) else batches))
+    return next(iter(batches))
 
 
 def vocab_of(config):
@@ -109,9 +97,9 @@ def main(script, weights_path, job_path):
     config = Config(**job["config"])
     vocab = vocab_of(config)
     weights = layout.checked(layout.to_layout("fluid", fluid_weights, config), config, weights_path)
-    cost = {"paddle": paddle_cost, "keras": keras_cost}[script]
-    stats = cost(config, weights, job["sentences"], vocab)
-    print(json.dumps({"cost": float(np.log(stats.ppl) * stats.targets), "targets": stats.targets}))
+    script, trainer = {"paddle": paddle_trainer, "keras": keras_trainer}[script](config, weights)
+    stats = script.evaluate(trainer, job["sentences"], vocab, config, script.FRAMEWORK)
+    print(json.dumps({"cost": float(stats.cost), "targets": stats.targets}))
 
 
 if __name__ == "__main__":

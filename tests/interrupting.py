@@ -16,7 +16,6 @@ import sys
 import types
 
 from config import PRESETS, Config
-from distributed.shards import alone
 from ptb import corpus
 from ptb.batching import make_batches
 
@@ -35,40 +34,28 @@ class Interrupting:
 
 
 # For each script: (the object, the name of its method that runs the
-# framework, a function that runs one training epoch).
+# framework, the Trainer whose training epoch calls it).
 
 def fluid(script, config, data):
-    main_program, _, startup_program, net, _ = script.build_programs(config)
-    place = script.choose_place("cpu")
-    exe = script.create_executor(place, config)
-    exe.run(startup_program)
-    batches = make_batches(script.load_data_fluid, data.train, data.vocab, config)
-    return exe, "run", lambda: script.run_epoch(exe, main_program, net, batches, 1, place, "x")
+    trainer = script.build_trainer(config, script.choose_place("cpu"))
+    return trainer.exe, "run", trainer
 
 
 def tensorflow(script, config, data):
-    graph, net, _, optimizer, _, initializer = script.build_graph(config, "/CPU:0",
-                                                                  script.ONE_WORKER)
-    session = script.create_session(graph, config, script.ONE_WORKER)
-    session.run(initializer)
-    batches = alone(make_batches(script.load_data_tf, data.train, data.vocab, config))
-    return session, "run", lambda: script.run_epoch(session, optimizer, net, batches, 1, "x")
+    trainer = script.build_trainer(config, "/CPU:0")
+    return trainer.session, "run", trainer
 
 
 def paddle(script, config, data):
-    model = script.build_network(config)
-    optimizer, _ = script.add_optimizer(config, model)
-    batches = alone(make_batches(script.load_data_tf, data.train, data.vocab, config))
-    return optimizer, "step", lambda: script.run_epoch(model, optimizer, batches, 1,
-                                                       config.batch_size, "x")
+    trainer = script.build_trainer(config)
+    return trainer.optimizer, "step", trainer
 
 
 def keras(script, config, data):
-    model = script.build_network(config)
-    steps = types.SimpleNamespace(train=script.make_steps(model, script.add_optimizer(config),
-                                                          config)[0])
-    batches = alone(make_batches(script.load_data_tf, data.train, data.vocab, config))
-    return steps, "train", lambda: script.run_epoch(steps.train, batches, 1, "x")
+    trainer = script.build_trainer(config, "/CPU:0")
+    # A tf.function's attributes are read-only: the step goes in a namespace.
+    steps = types.SimpleNamespace(train=trainer.train_step)
+    return steps, "train", trainer._replace(train_step=lambda *args: steps.train(*args))
 
 
 EPOCHS = {"fluid": fluid, "tensorflow": tensorflow, "paddle": paddle, "keras": keras}
@@ -79,11 +66,13 @@ def calls_finished_before_the_stop(framework, data_dir):
     data = corpus.load_corpus(data_dir)
     config = Config(**PRESETS["test"], vocab_size=len(data.vocab), batching="chunks")
     script = importlib.import_module(f"rnnlm_{framework}")
-    owner, name, run_one_epoch = EPOCHS[framework](script, config, data)
+    owner, name, trainer = EPOCHS[framework](script, config, data)
     interrupting = Interrupting(getattr(owner, name))
     setattr(owner, name, interrupting)
+    loader = script.load_data_fluid if framework == "fluid" else script.load_data_tf
     try:
-        run_one_epoch()
+        script.run_epoch(trainer, make_batches(loader, data.train, data.vocab, config), "x",
+                         training=True)
     except KeyboardInterrupt:
         return interrupting.finished
     raise AssertionError(f"{framework}: the epoch ended without stopping")

@@ -8,18 +8,16 @@ import time
 import pytest
 
 import compare
-from tests.corpora import write_grammar_corpus
-from training.errors import UserError
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from ptb.errors import UserError
+from tests.conftest import REPO
 
 TINY = ["--num_layers", "1", "--hidden_size", "16", "--batch_size", "10", "--epochs", "2",
         "--device", "cpu"]
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return str(write_grammar_corpus(tmp_path_factory.mktemp("grammar"), train_lines=200))
+def data_dir(grammar_corpus):
+    return grammar_corpus(200)
 
 
 def table_lines(report):
@@ -142,15 +140,15 @@ def test_missing_data_stops_before_any_run(tmp_path):
 
 def test_seeds_give_each_row_its_mean_and_range(data_dir, tmp_path, capsys):
     out = tmp_path / "out"
-    compare.main(["--scripts", "tensorflow", "--matrix", "--seeds", "1,2,3", "--data_dir", data_dir,
+    compare.main(["--scripts", "fluid", "--matrix", "--seeds", "1,2,3", "--data_dir", data_dir,
                   "--out", str(out), *TINY])
     report = (out / "comparison.md").read_text()
     rows = [line.split(" | ") for line in table_lines(report)]
-    assert [row[:3] for row in rows] == [["| tensorflow", "sentences", "2"],
-                                         ["| tensorflow", "chunks", "2"]]
+    assert [row[:3] for row in rows] == [["| fluid", "sentences", "2"],
+                                         ["| fluid", "chunks", "2"]]
     tests = {}
     for batching in ("sentences", "chunks"):
-        ppls = [compare.read_metrics(str(out / f"tensorflow-{batching}-seed{seed}.jsonl"))[1]
+        ppls = [compare.read_metrics(str(out / f"fluid-{batching}-seed{seed}.jsonl"))[1]
                 ["test_ppl"] for seed in (1, 2, 3)]
         assert len(set(ppls)) == 3  # each seed its own run
         tests[batching] = (min(ppls), max(ppls))
@@ -160,7 +158,7 @@ def test_seeds_give_each_row_its_mean_and_range(data_dir, tmp_path, capsys):
         assert (low, high) == (round(min(ppls), 2), round(max(ppls), 2))
         assert mean == round(sum(ppls) / 3, 2)
     kind = "apart" if compare.apart(tests["sentences"], tests["chunks"]) else "within the spread"
-    assert f"by batching, sentences and chunks are {kind} for tensorflow." in report
+    assert f"by batching, sentences and chunks are {kind} for fluid." in report
     assert report.count(" --seed ") == 6 and "Seeds 1, 2, 3: each number is the mean" in report
     assert "Test perplexity over seeds 1, 2, 3" in capsys.readouterr().out
 

@@ -2,8 +2,8 @@ import pytest
 
 from ptb import corpus
 from ptb.corpus import EOS, UNK
+from ptb.errors import UserError
 from tests.corpora import write_split
-from training.errors import UserError
 
 
 def write_corpus(folder, train, valid=("a",), test=("a",)):

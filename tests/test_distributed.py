@@ -12,24 +12,30 @@ import time
 import numpy as np
 import pytest
 
+import load_data_tf
 from config import Config
-from distributed.shards import shares
+from distributed.shards import Workers, shares
+from ptb import corpus
+from ptb.batching import count_batches
+from tests.conftest import REPO
 from tests.corpora import write_grammar_corpus
 from trained import layout
 from trained.saved import open_checkpoint
+from training.run import global_batches
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Batch sizes whose global batches leave a short last batch and a chunk
-# tail on this corpus: some steps give a worker an empty share.
-BATCH = 7
+BATCH = 7  # each worker's; 2 workers make global batches of 14
+# Corpora whose training splits batch into global batches of 14 rows or
+# sentences with no remainder, which several workers would drop: 2 workers
+# then train on exactly what 1 worker with batch 14 trains on.
+EVEN = 2 * BATCH
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return str(write_grammar_corpus(tmp_path_factory.mktemp("grammar"), train_lines=300))
+def data_dir(grammar_corpus):
+    return grammar_corpus(294, even_for=EVEN)
 
 
-def arange_batches(rows, steps, batch_size, tail=0):
+def arange_batches(rows, steps, tail=0):
     """Chunk batches of ids numbered row by row, and an optional one-row tail."""
     ids = np.arange(rows * steps, dtype=np.int32).reshape(rows, steps)
     batches = [(ids, ids + 1)]
@@ -38,25 +44,34 @@ def arange_batches(rows, steps, batch_size, tail=0):
     return batches
 
 
-def test_each_worker_takes_its_rows_and_the_tail_goes_to_the_last():
-    config = Config(batching="chunks", batch_size=2)
-    batches = arange_batches(rows=4, steps=3, batch_size=4, tail=2)
-    first = list(shares(batches, config, rank=0, count=2))
-    last = list(shares(batches, config, rank=1, count=2))
-    assert first[0][0][0].tolist() == [[0, 1, 2], [3, 4, 5]] and first[0][1] == 0.5
-    assert last[0][0][0].tolist() == [[6, 7, 8], [9, 10, 11]] and last[0][1] == 0.5
-    assert first[1][1] == 0.0 and first[1][0][0].shape == (1, 1)  # a stand-in
-    assert last[1][0][0].tolist() == [[-1, -1]] and last[1][1] == 0.5  # its share of the step
+def test_each_worker_takes_its_rows_and_the_tail_is_dropped():
+    batches = arange_batches(rows=4, steps=3, tail=2)
+    first = list(shares(batches, batch_size=2, rank=0, count=2))
+    last = list(shares(batches, batch_size=2, rank=1, count=2))
+    assert [part[0].tolist() for part in first] == [[[0, 1, 2], [3, 4, 5]]]
+    assert [part[0].tolist() for part in last] == [[[6, 7, 8], [9, 10, 11]]]
 
 
-def test_a_short_last_batch_of_sentences_is_shared_by_rows():
-    config = Config(batching="sentences", batch_size=2)
-    lengths = np.array([3, 1, 2], np.int32)
-    words = np.array([[1, 2, 3], [4, 0, 0], [5, 6, 0]], np.int32)
-    (part0, weight0), = shares([(words, words, lengths)], config, rank=0, count=2)
-    (part1, weight1), = shares([(words, words, lengths)], config, rank=1, count=2)
-    assert part0[0].tolist() == [[1, 2, 3], [4, 0, 0]] and weight0 == 0.5
-    assert part1[0].tolist() == [[5, 6]] and weight1 == 0.5  # its own longest
+def test_a_full_batch_of_sentences_is_shared_by_rows_and_a_short_one_dropped():
+    lengths = np.array([3, 1, 2, 1], np.int32)
+    words = np.array([[1, 2, 3], [4, 0, 0], [5, 6, 0], [7, 0, 0]], np.int32)
+    short = (words[:3], words[:3], lengths[:3])
+    (part0,) = shares([(words, words, lengths), short], batch_size=2, rank=0, count=2)
+    (part1,) = shares([(words, words, lengths), short], batch_size=2, rank=1, count=2)
+    assert part0[0].tolist() == [[1, 2, 3], [4, 0, 0]]
+    assert part1[0].tolist() == [[5, 6], [7, 0]]  # its own longest
+
+
+@pytest.mark.parametrize("batching", ["chunks", "sentences"])
+def test_a_worker_counts_the_batches_it_is_given(batching, tmp_path):
+    """len() of a worker's batches is what it iterates: its progress and
+    the collectives count on it. 301 sentences in global batches of 14 leave
+    a short one, and chunks a one-row tail."""
+    data = corpus.load_corpus(str(write_grammar_corpus(tmp_path, train_lines=301)))
+    config = Config(batching=batching, batch_size=BATCH, num_steps=5, workers=2)
+    for rank in (0, 1):
+        batches = Workers(rank, 2).batches(load_data_tf, data.train, data.vocab, config, seed=1)
+        assert len(list(batches)) == len(batches) < count_batches(data.train, global_batches(config))
 
 
 def launch(framework, *args):
@@ -112,14 +127,14 @@ def test_two_workers_update_as_one_worker_with_their_global_batch(framework, bat
 
 
 @pytest.fixture(scope="module")
-def larger_data_dir(tmp_path_factory):
-    return str(write_grammar_corpus(tmp_path_factory.mktemp("grammar"), train_lines=1000))
+def larger_data_dir(grammar_corpus):
+    return grammar_corpus(994, even_for=EVEN)
 
 
 @pytest.mark.parametrize("framework", ["tensorflow", "keras", "paddle"])
 def test_two_workers_stay_one_worker_over_a_few_hundred_steps(framework, larger_data_dir,
                                                               tmp_path):
-    """A larger model for two epochs of chunks, 214 steps, clipped at first:
+    """A larger model for two epochs of chunks, 186 steps, clipped at first:
     rounding apart, 2 workers still hold 1 worker's weights and report its
     numbers. One worker clipped by another norm than two (TensorFlow's and
     Keras's IndexedSlices) and worker 0 evaluated with its own rows only:

@@ -7,7 +7,8 @@ import tarfile
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.conftest import REPO
+
 FILES = ["ptb.test.txt", "ptb.train.txt", "ptb.valid.txt"]
 
 

@@ -16,14 +16,14 @@ import rnnlm_tensorflow
 from compat.paddle_fluid import paddle
 from compat.tf_v1 import tf
 from ptb import corpus
+from ptb.errors import UserError
+from tests.conftest import REPO, one_line_error, run_command
 from tests.corpora import write_grammar_corpus, write_split
 from tests.interrupting import calls_finished_before_the_stop
 from training.checkpoints import MARKER
-from training.errors import UserError
 from training.progress import Progress, perplexity
 from training.reports import MetricsLog, read_json_lines
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = {"fluid": rnnlm_fluid, "tensorflow": rnnlm_tensorflow}
 FRAMEWORKS = sorted(SCRIPTS)
 # Today's-API scripts, which share the fault handling and run in processes of their own.
@@ -34,8 +34,8 @@ PARAMETERS = {"fluid": "model.pdparams", "tensorflow": "model.data-00000-of-0000
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return str(write_grammar_corpus(tmp_path_factory.mktemp("grammar"), train_lines=300))
+def data_dir(grammar_corpus):
+    return grammar_corpus(300)
 
 
 def flags(data_dir, folder, *more):
@@ -119,11 +119,12 @@ def test_a_folder_in_use_is_refused_and_freed_by_kill_9(framework, data_dir, tmp
 
 # 2. Resume checks that the checkpoint fits.
 
-@pytest.fixture(scope="module", params=FRAMEWORKS)
-def one_epoch(request, data_dir, tmp_path_factory):
-    """(framework, folder) of a finished one-epoch run."""
-    folder = tmp_path_factory.mktemp(f"one-epoch-{request.param}")
-    train(request.param, data_dir, folder, "--epochs", "1")
+@pytest.fixture(params=FRAMEWORKS)
+def two_epochs(request, trained, tmp_path):
+    """(framework, folder) of a copy of a finished two-epoch run on data_dir
+    (tests/conftest.py)."""
+    folder = tmp_path / "run"
+    shutil.copytree(trained(request.param), folder)
     return request.param, folder
 
 
@@ -140,16 +141,16 @@ def other_words(folder, words):
     (["--num_layers", "2"], "num_layers is 1 in the checkpoint, 2 asked"),
     (["--batch_size", "7"], "batch_size is 20 in the checkpoint, 7 asked"),
 ])
-def test_resume_refuses_another_model(one_epoch, data_dir, more, message):
-    framework, folder = one_epoch
+def test_resume_refuses_another_model(two_epochs, data_dir, more, message):
+    framework, folder = two_epochs
     before = folder_state(folder)
     with pytest.raises(UserError, match=message):
-        train(framework, data_dir, folder, "--resume", "--epochs", "2", *more)
+        train(framework, data_dir, folder, "--resume", "--epochs", "3", *more)
     assert folder_state(folder) == before
 
 
-def test_resume_refuses_another_vocabulary(one_epoch, tmp_path):
-    framework, folder = one_epoch
+def test_resume_refuses_another_vocabulary(two_epochs, tmp_path):
+    framework, folder = two_epochs
     vocab_size = len(corpus.load_corpus(other_words(tmp_path / "a", "")).vocab)
     with pytest.raises(UserError, match=f"vocab_size is {vocab_size} in the checkpoint, "
                                         f"{vocab_size + 2} asked"):
@@ -163,13 +164,12 @@ def test_resume_refuses_another_vocabulary(one_epoch, tmp_path):
         train(framework, same_size, folder, "--resume")
 
 
-def test_resume_may_change_the_learning_rate_and_the_epochs(one_epoch, data_dir, tmp_path):
-    framework, folder = one_epoch
-    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
-    lines = train(framework, data_dir, tmp_path, "--resume", "--epochs", "2",
+def test_resume_may_change_the_learning_rate_and_the_epochs(two_epochs, data_dir):
+    framework, folder = two_epochs
+    lines = train(framework, data_dir, folder, "--resume", "--epochs", "3",
                   "--learning_rate", "0.5")
-    assert [line.get("epoch") for line in lines] == [1, 2, None]
-    assert lines[1]["learning_rate"] == 0.25  # 0.5, decayed once after the preset's max_epoch
+    assert [line.get("epoch") for line in lines] == [1, 2, 3, None]
+    assert lines[2]["learning_rate"] == 0.125  # 0.5, decayed twice after the preset's max_epoch
 
 
 # 3. Divergence stops the run.
@@ -271,44 +271,39 @@ def test_a_resumed_metrics_file_holds_the_checkpoints_epochs_and_nothing_after(t
 # 7. A damaged checkpoint gives one line.
 
 @pytest.mark.parametrize("damage", ["truncated", "empty", "garbage"])
-def test_a_damaged_checkpoint_is_named_in_one_line(one_epoch, data_dir, tmp_path, damage):
-    framework, folder = one_epoch
-    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
-    parameters = tmp_path / "ck" / "epoch1" / PARAMETERS[framework]
+def test_a_damaged_checkpoint_is_named_in_one_line(two_epochs, data_dir, damage):
+    framework, folder = two_epochs
+    parameters = folder / "ck" / "epoch2" / PARAMETERS[framework]
     content = parameters.read_bytes()
     parameters.write_bytes({"truncated": content[:len(content) // 2], "empty": b"",
                             "garbage": b"\x13\x37" * 100}[damage])
-    with pytest.raises(UserError, match=r"cannot load the checkpoint in .*epoch1 .* damaged"):
-        train(framework, data_dir, tmp_path, "--resume", "--epochs", "2")
+    with pytest.raises(UserError, match=r"cannot load the checkpoint in .*epoch2 .* damaged"):
+        train(framework, data_dir, folder, "--resume", "--epochs", "3")
 
 
-def test_a_marker_naming_a_missing_epoch_or_unreadable_is_one_line(one_epoch, data_dir, tmp_path):
-    framework, folder = one_epoch
-    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
-    shutil.rmtree(tmp_path / "ck" / "epoch1")
-    with pytest.raises(UserError, match=r"names epoch 1, but .*epoch1 is missing"):
-        train(framework, data_dir, tmp_path, "--resume", "--epochs", "2")
-    (tmp_path / "ck" / MARKER).write_text("{not json")
+def test_a_marker_naming_a_missing_epoch_or_unreadable_is_one_line(two_epochs, data_dir):
+    framework, folder = two_epochs
+    shutil.rmtree(folder / "ck" / "epoch2")
+    with pytest.raises(UserError, match=r"names epoch 2, but .*epoch2 is missing"):
+        train(framework, data_dir, folder, "--resume", "--epochs", "3")
+    (folder / "ck" / MARKER).write_text("{not json")
     with pytest.raises(UserError, match=rf"cannot read .*{MARKER}"):
-        train(framework, data_dir, tmp_path, "--resume", "--epochs", "2")
+        train(framework, data_dir, folder, "--resume", "--epochs", "3")
 
 
 @pytest.mark.parametrize("framework", TODAYS)
 def test_todays_scripts_refuse_a_damaged_checkpoint_and_stop_on_divergence(framework, data_dir,
-                                                                           tmp_path):
+                                                                           trained, tmp_path):
+    shutil.copytree(trained(framework), tmp_path, dirs_exist_ok=True)
+
     def run(*more):
-        return subprocess.run([sys.executable, f"rnnlm_{framework}.py",
-                               *flags(data_dir, tmp_path, *more)],
-                              cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert run("--epochs", "1").returncode == 0
-    diverged = run("--resume", "--epochs", "3", "--learning_rate", "1e6")
+        return run_command(f"rnnlm_{framework}.py", *flags(data_dir, tmp_path, *more))
+    diverged = run("--resume", "--epochs", "4", "--learning_rate", "1e6")
     assert diverged.returncode == 1 and "Traceback" not in diverged.stderr
-    assert "epoch 2 train" in diverged.stderr and "diverged" in diverged.stderr
-    assert saved_epoch(tmp_path) == 1 and [line["epoch"] for line in metrics(tmp_path)] == [1]
-    (tmp_path / "ck" / "epoch1" / PARAMETERS[framework]).write_bytes(b"\x13\x37" * 100)
-    damaged = run("--resume", "--epochs", "2")
-    assert damaged.returncode == 1 and "Traceback" not in damaged.stderr
-    assert "cannot load the checkpoint" in damaged.stderr.strip().splitlines()[-1]
+    assert "epoch 3 train" in diverged.stderr and "diverged" in diverged.stderr
+    assert saved_epoch(tmp_path) == 2 and [line["epoch"] for line in metrics(tmp_path)] == [1, 2]
+    (tmp_path / "ck" / "epoch2" / PARAMETERS[framework]).write_bytes(b"\x13\x37" * 100)
+    one_line_error(run("--resume", "--epochs", "3"), "cannot load the checkpoint")
 
 
 # 8. An unusable --save_dir is refused at start-up.

@@ -41,7 +41,7 @@ def test_both_loaders_score_words_plus_lines(tmp_path, valid_lines, max_length):
         for batch in load_data_fluid.chunk_batches(data.valid, data.vocab, 3, 5)()])
     tf_sentence_targets = np.concatenate([
         targets[row, :length]
-        for _, targets, lengths in load_data_tf.sentence_batches(data.valid, data.vocab, 3, max_length)
+        for _, targets, lengths in load_data_tf.sentence_batches(data.valid, data.vocab, 3, max_length)()
         for row, length in enumerate(lengths)])
 
     assert len(fluid_targets) == len(tf_targets) == words_plus_lines
@@ -57,7 +57,7 @@ def test_sentence_pieces_never_pass_the_limit_and_tile_the_sentence():
     pairs = list(batching.sentence_pairs([sentence], vocab, 3))
     assert pairs == [([0, 1, 2], [1, 2, 3]), ([3, 4, 5], [4, 5, 6]), ([6, 7], [7, 0])]
     assert batching.count_pieces([sentence, [1]], 3) == len(pairs) + 1
-    batches = list(load_data_tf.sentence_batches([sentence] * 5, vocab, 4, 3))
+    batches = list(load_data_tf.sentence_batches([sentence] * 5, vocab, 4, 3)())
     assert max(inputs.shape[1] for inputs, _, _ in batches) == 3
     fluid = list(load_data_fluid.sentence_batches([sentence] * 5, vocab, 4, 3)())
     assert max(len(src) for batch in fluid for src, _ in batch) == 3

@@ -1,9 +1,8 @@
 """The code passes the linter configured in pyproject.toml."""
-import os
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.conftest import REPO
 
 
 def test_ruff_finds_nothing():

@@ -59,6 +59,6 @@ def test_both_loaders_shuffle_sentences_into_the_same_order():
     fluid = [trg for batch in load_data_fluid.sentence_batches(sentences, VOCAB, 4, 100, 7)()
              for _, trg in batch]
     tf = [targets[row, :length].tolist()
-          for _, targets, lengths in load_data_tf.sentence_batches(sentences, VOCAB, 4, 100, seed=7)
+          for _, targets, lengths in load_data_tf.sentence_batches(sentences, VOCAB, 4, 100, seed=7)()
           for row, length in enumerate(lengths)]
     assert fluid == tf

@@ -11,7 +11,7 @@ VOCAB = {EOS: 0, "a": 1, "b": 2, "c": 3}
 def test_chunk_batches_are_the_stream_chunks():
     sentences = [[1, 2, 3, 1], [2], [3, 3]]
     stream = batching.id_stream(sentences, VOCAB)
-    mine = list(load_data_tf.chunk_batches(sentences, VOCAB, 2, 3))
+    mine = list(load_data_tf.chunk_batches(sentences, VOCAB, 2, 3)())
     assert [(x.tolist(), y.tolist()) for x, y in mine] == [
         (x.tolist(), y.tolist()) for x, y in batching.chunks(stream, 2, 3)]
     assert all(x.dtype == np.int32 for x, _ in mine)
@@ -19,7 +19,7 @@ def test_chunk_batches_are_the_stream_chunks():
 
 
 def test_sentence_batches_pad_to_the_longest_and_give_lengths():
-    batches = list(load_data_tf.sentence_batches([[1, 2, 3, 1], [2], [3, 3]], VOCAB, 3, 100))
+    batches = list(load_data_tf.sentence_batches([[1, 2, 3, 1], [2], [3, 3]], VOCAB, 3, 100)())
     assert len(batches) == 1
     inputs, targets, lengths = batches[0]
     assert inputs.tolist() == [[0, 1, 2, 3, 1], [0, 2, 0, 0, 0], [0, 3, 3, 0, 0]]

@@ -2,7 +2,6 @@
 padding, correct gradients, and the same loss in both frameworks."""
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 
@@ -14,18 +13,16 @@ import load_data_tf
 import rnnlm_fluid
 import rnnlm_tensorflow
 from compat.paddle_fluid import paddle
-from compat.tf_v1 import tf
 from config import Config
-from distributed.shards import alone
-from distributed.tf_v1 import ONE_WORKER
 from ptb import batching, corpus
+from ptb.batching import Batches
 from ptb.corpus import EOS
+from tests.conftest import REPO
 from tests.evaluate_apart import one_batch
 from trained import layout
 
 VOCAB = {EOS: 0, **{f"w{i}": i for i in range(1, 12)}}
 SENTENCES = [[1, 2, 3, 4, 5], [6, 7], [8], [9, 10, 11, 1, 2, 3, 4]]
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = Config(vocab_size=len(VOCAB), hidden_size=8, num_layers=2, init_scale=0.5, batch_size=4)
 
 
@@ -64,34 +61,48 @@ def fluid_session(config):
     return main_program, net, params_grads, exe
 
 
-def tf_session(config):
-    """A TF evaluation network for `config` in a new session, variables initialised."""
-    graph = tf.Graph()
-    with graph.as_default():
-        tf.set_random_seed(3)
-        init = tf.random_uniform_initializer(-config.init_scale, config.init_scale)
-        with tf.variable_scope("model", initializer=init):
-            net = rnnlm_tensorflow.build_network(config, is_training=False)
-        initializer = tf.global_variables_initializer()
-    session = tf.Session(graph=graph)
-    session.run(initializer)
-    return session, net
+def fluid_trainer(config, weights=None):
+    """rnnlm_fluid's Trainer for `config`, holding `weights` (the shared layout) if given."""
+    trainer = rnnlm_fluid.build_trainer(config, paddle.CPUPlace())
+    if weights is None:
+        return trainer
+    scope = paddle.static.global_scope()
+    for name, value in layout.framework_params("fluid", weights, config).items():
+        tensor = scope.find_var(name).get_tensor()
+        tensor.set(value.astype(np.array(tensor).dtype), paddle.CPUPlace())  # the lstm's are float64
+    return trainer
 
 
-def total_cost(stats):
-    return np.log(stats.ppl) * stats.targets
+def fluid_weights(trainer, config):
+    """The weights of a Fluid Trainer, in the shared layout."""
+    scope = paddle.static.global_scope()
+    params = {param.name: np.array(scope.find_var(param.name).get_tensor())
+              for param in trainer.programs.main.all_parameters()}
+    return layout.checked(layout.to_layout("fluid", params, config), config, "fluid")
+
+
+def tensorflow_trainer(config, weights):
+    """rnnlm_tensorflow's Trainer for `config`, holding `weights` (the shared layout)."""
+    trainer = rnnlm_tensorflow.build_trainer(config, "/CPU:0")
+    variables = tensorflow_variables(trainer)
+    for name, value in layout.framework_params("tensorflow", weights, config).items():
+        variables[name].load(value, trainer.session)
+    return trainer
+
+
+def tensorflow_variables(trainer):
+    return {v.op.name: v for v in trainer.graph.graph.get_collection("variables")}
 
 
 def chunk_runner(framework):
     """A function: list of chunk batches -> their total cost, through the
     script's own run_epoch, the state carried from batch to batch."""
-    if framework == "fluid":
-        program, net, _, exe = fluid_session(CHUNKS)
-        return lambda batches: total_cost(rnnlm_fluid.run_epoch(
-            exe, program, net, lambda: iter(batches), len(batches), paddle.CPUPlace(), "t", 0))
-    session, net = tf_session(CHUNKS)
-    return lambda batches: total_cost(rnnlm_tensorflow.run_epoch(
-        session, None, net, alone(batches), len(batches), "t", log_lines=0))
+    trainer = fluid_trainer(CHUNKS)
+    if framework == "tensorflow":
+        trainer, script = tensorflow_trainer(CHUNKS, fluid_weights(trainer, CHUNKS)), rnnlm_tensorflow
+    else:
+        script = rnnlm_fluid
+    return lambda batches: script.run_epoch(trainer, Batches.listed(batches), "t", False).cost
 
 
 def chunks(framework, sentences, batch_size, num_steps):
@@ -157,24 +168,14 @@ def test_both_frameworks_compute_the_same_loss(batching):
     of a batch to 8 steps where Fluid does not: the padding must not count.
     """
     config = dataclasses.replace(CONFIG, batching=batching, batch_size=3, num_steps=4)
-    program, net, _, exe = fluid_session(config)
-    scope = paddle.static.global_scope()
-    weights = {param.name: np.array(scope.find_var(param.name).get_tensor())
-               for param in program.all_parameters()}
-    session, tf_net = tf_session(config)
-    variables = {v.op.name: v for v in session.graph.get_collection("variables")}
-    shared = layout.checked(layout.to_layout("fluid", weights, config), config, "fluid")
-    for name, value in layout.framework_params("tensorflow", shared, config).items():
-        variables[name].load(value, session)
-
+    trainer = fluid_trainer(config)
+    tf_trainer = tensorflow_trainer(config, fluid_weights(trainer, config))
     sentences = [SENTENCES[2], SENTENCES[0], SENTENCES[3]] * 2
-    fluid = rnnlm_fluid.evaluate(exe, program, net, sentences, VOCAB, config, paddle.CPUPlace(),
-                                 "fluid")
-    tensorflow = rnnlm_tensorflow.evaluate(session, tf_net, sentences, VOCAB, config, "tf")
-    session.close()
+    fluid = rnnlm_fluid.evaluate(trainer, sentences, VOCAB, config, "fluid")
+    tensorflow = rnnlm_tensorflow.evaluate(tf_trainer, sentences, VOCAB, config, "tf")
     assert fluid.targets == tensorflow.targets == corpus.count_targets(sentences)
     # Batch losses agreeing to 1e-4 per target.
-    assert total_cost(fluid) == pytest.approx(total_cost(tensorflow), abs=1e-4 * fluid.targets)
+    assert fluid.cost == pytest.approx(tensorflow.cost, abs=1e-4 * fluid.targets)
 
 
 @pytest.mark.parametrize("script", ["paddle", "keras"])
@@ -185,65 +186,41 @@ def test_todays_apis_compute_the_same_loss_as_fluid(script, batching, tmp_path):
     (tests/evaluate_apart.py, where the mapping is written): the same cost.
     With the Fluid-TensorFlow test above, all four scripts agree."""
     config = dataclasses.replace(CONFIG, batching=batching, batch_size=3, num_steps=4)
-    program, net, _, exe = fluid_session(config)
-    scope = paddle.static.global_scope()
-    weights = {param.name: np.array(scope.find_var(param.name).get_tensor())
-               for param in program.all_parameters()}
+    trainer = fluid_trainer(config)
+    weights = layout.framework_params("fluid", fluid_weights(trainer, config), config)
     np.savez(tmp_path / "weights.npz", **weights)
     sentences = [SENTENCES[2], SENTENCES[0], SENTENCES[3]] * 2
     job = {"config": dataclasses.asdict(config), "sentences": sentences}
     (tmp_path / "text.json").write_text(json.dumps(job))
-    fluid = rnnlm_fluid.evaluate(exe, program, net, sentences, VOCAB, config, paddle.CPUPlace(),
-                                 "fluid")
+    fluid = rnnlm_fluid.evaluate(trainer, sentences, VOCAB, config, "fluid")
     result = subprocess.run([sys.executable, "-m", "tests.evaluate_apart", script,
                              str(tmp_path / "weights.npz"), str(tmp_path / "text.json")],
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     today = json.loads(result.stdout.strip().splitlines()[-1])
     assert today["targets"] == fluid.targets == corpus.count_targets(sentences)
-    assert today["cost"] == pytest.approx(total_cost(fluid), abs=1e-4 * fluid.targets)
-
-
-def fluid_weights(config):
-    """Weights drawn by a Fluid program for `config`, in Fluid's names."""
-    program, *_ = fluid_session(config)
-    scope = paddle.static.global_scope()
-    return {param.name: np.array(scope.find_var(param.name).get_tensor())
-            for param in program.all_parameters()}
+    assert today["cost"] == pytest.approx(fluid.cost, abs=1e-4 * fluid.targets)
 
 
 def fluid_step(config, weights, sentences):
     """The weights (shared layout) after one step of rnnlm_fluid.py's
     training program from `weights` on `sentences` as one batch."""
-    main_program, _, startup_program, net, schedule = rnnlm_fluid.build_programs(config)
-    place = paddle.CPUPlace()
-    exe = paddle.static.Executor(place)
-    exe.run(startup_program)
-    scope = paddle.static.global_scope()
-    for name, value in layout.framework_params("fluid", weights, config).items():
-        tensor = scope.find_var(name).get_tensor()
-        tensor.set(value.astype(np.array(tensor).dtype), place)  # the lstm's are float64
-    rnnlm_fluid.set_learning_rate(schedule, 0)
+    trainer = fluid_trainer(config, weights)
+    rnnlm_fluid.set_learning_rate(trainer, 0)
     batch = one_batch(load_data_fluid, sentences, VOCAB, config)
-    rnnlm_fluid.run_epoch(exe, main_program, net, lambda: iter([batch]), 1, place, "fluid", 0)
-    params = {param.name: np.array(scope.find_var(param.name).get_tensor())
-              for param in main_program.all_parameters()}
-    return layout.checked(layout.to_layout("fluid", params, config), config, "fluid")
+    rnnlm_fluid.run_epoch(trainer, Batches.listed([batch]), "fluid", training=True)
+    return fluid_weights(trainer, config)
 
 
 def tensorflow_step(config, weights, sentences):
     """The same through rnnlm_tensorflow.py's training graph."""
-    graph, net, _, optimizer, _, initializer = rnnlm_tensorflow.build_graph(config, "/CPU:0",
-                                                                             ONE_WORKER)
-    with tf.Session(graph=graph) as session:
-        session.run(initializer)
-        variables = {v.op.name: v for v in graph.get_collection("variables")}
-        for name, value in layout.framework_params("tensorflow", weights, config).items():
-            variables[name].load(value, session)
-        rnnlm_tensorflow.set_learning_rate(session, optimizer, config, 0)
+    trainer = tensorflow_trainer(config, weights)
+    with trainer.session:
+        rnnlm_tensorflow.set_learning_rate(trainer, config, 0)
         batch = one_batch(load_data_tf, sentences, VOCAB, config)
-        rnnlm_tensorflow.run_epoch(session, optimizer, net, alone([batch]), 1, "tf", log_lines=0)
-        params = {name: session.run(variable) for name, variable in variables.items()}
+        rnnlm_tensorflow.run_epoch(trainer, Batches.listed([batch]), "tf", training=True)
+        params = {name: trainer.session.run(variable)
+                  for name, variable in tensorflow_variables(trainer).items()}
     return layout.to_layout("tensorflow", params, config)
 
 
@@ -281,8 +258,7 @@ STEP_CASES = {
 @pytest.fixture(scope="module")
 def steps(tmp_path_factory):
     """(the weights, {script: {case: {batch_size: the weights after its step}}}), Fluid first."""
-    weights = layout.checked(layout.to_layout("fluid", fluid_weights(CONFIG), CONFIG), CONFIG,
-                             "fluid")
+    weights = fluid_weights(fluid_trainer(CONFIG), CONFIG)
     after = {name: {case: {size: step(dataclasses.replace(config, batch_size=size), weights,
                                       REPEATING)
                            for size in sizes}

@@ -2,7 +2,8 @@
 import os
 import re
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.conftest import REPO
+
 # [`snippet`](file.py#L42)
 LINK = re.compile(r"\[`([^`]+)`\]\(([\w/.-]+\.py)#L(\d+)\)")
 

@@ -8,38 +8,17 @@ import os
 import pickle
 import re
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from config import DEFAULT_BATCHING
-from tests.corpora import write_grammar_corpus
+from config import FRAMEWORKS
+from tests.conftest import TINY_MODEL, one_line_error, run_command, succeeded
 from training.checkpoints import CheckpointFolder, best_epoch
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FRAMEWORKS = list(DEFAULT_BATCHING)
 # Scripts in the order convert.py carries a checkpoint around the circle.
 CIRCLE = ["fluid", "tensorflow", "keras", "paddle", "fluid"]
-
-
-def run(script, *args):
-    """Run a command of the repository; return the finished process."""
-    return subprocess.run([sys.executable, script, *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
-
-
-def succeeded(result):
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return result.stdout
-
-
-def one_line_error(result, message):
-    """The command failed with one `error:` line holding `message`, no traceback."""
-    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error:") and re.search(message, last), last
+run = run_command
 
 
 def last_metrics(folder):
@@ -52,8 +31,8 @@ def read_last_line(path):
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return str(write_grammar_corpus(tmp_path_factory.mktemp("grammar"), train_lines=300))
+def data_dir(grammar_corpus):
+    return grammar_corpus(300)
 
 
 def train(framework, data_dir, folder, *more):
@@ -64,11 +43,11 @@ def train(framework, data_dir, folder, *more):
 
 
 @pytest.fixture(scope="module", params=FRAMEWORKS)
-def trained(request, data_dir, tmp_path_factory):
+def two_epochs(request, trained):
     """(framework, run folder, checkpoint folder): two epochs of the script,
-    batching as it does by default."""
-    folder = str(tmp_path_factory.mktemp(request.param))
-    return request.param, folder, train(request.param, data_dir, folder, "--epochs", "2")
+    batching as it does by default (tests/conftest.py)."""
+    folder = trained(request.param)
+    return request.param, folder, os.path.join(folder, "ck")
 
 # ----------------------------------------------------------- best checkpoint
 
@@ -126,9 +105,9 @@ def test_a_run_reports_the_test_perplexity_of_its_best_epoch_too(best_earlier):
 
 
 @pytest.fixture(scope="module")
-def exported(trained, tmp_path_factory):
+def exported(two_epochs, tmp_path_factory):
     """(framework, run folder, export folder) of each script's trained checkpoint."""
-    framework, folder, checkpoint = trained
+    framework, folder, checkpoint = two_epochs
     export = tmp_path_factory.mktemp(f"{framework}-export") / "export"
     succeeded(run("export.py", "--checkpoint", checkpoint, "--out", export))
     return framework, folder, export
@@ -156,8 +135,8 @@ def test_the_export_scores_the_test_split_as_training_did(exported, data_dir):
         assert 0.5 * ppl < by_sentence < 1.5 * ppl
 
 
-def test_an_export_is_complete_or_absent(trained, tmp_path):
-    _, _, original = trained
+def test_an_export_is_complete_or_absent(two_epochs, tmp_path):
+    _, _, original = two_epochs
     checkpoint = tmp_path / "ck"
     shutil.copytree(original, checkpoint)
     parameters = [name for name in os.listdir(checkpoint / "epoch2")
@@ -210,18 +189,17 @@ def test_the_commands_refuse_in_one_line(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_a_trained_model_samples_its_grammar(data_dir, tmp_path):
+def test_a_trained_model_samples_its_grammar(learned, grammar_corpus, tmp_path):
     """Sentences of a model that learned the grammar mostly follow it; those
     of the same model untrained (one epoch at a tiny learning rate) do not.
     The same seed gives the same text. A prompt of no words is refused."""
     grammar = re.compile(r"(the|a) \w+ (sees the|likes a|finds the|hears a) \w+( \w+)?")
-    tiny = ["--model", "small", "--num_layers", "1", "--hidden_size", "32", "--batch_size", "10",
-            "--batching", "chunks"]
-    # Eight epochs (88 steps): clipped by the norm of the whole gradient, as
-    # in Fluid, the first steps are shorter than the embedding's
-    # IndexedSlices norm made them, and five left the grammar half learned.
-    learned = train("tensorflow", data_dir, str(tmp_path / "a"), *tiny, "--epochs", "8")
-    untrained = train("tensorflow", data_dir, str(tmp_path / "b"), *tiny, "--epochs", "1",
+    # Five epochs on 1000 lines (160 steps; tests/conftest.py): 88 steps,
+    # clipped by the norm of the whole gradient as in Fluid, learned the
+    # grammar, and 55 left it half learned.
+    learned = os.path.join(learned("tensorflow", "chunks")[0], "ck")
+    untrained = train("tensorflow", grammar_corpus(1000), str(tmp_path / "b"), "--model", "small",
+                      *TINY_MODEL, "--batching", "chunks", "--epochs", "1",
                       "--learning_rate", "1e-6")
 
     def share_grammatical(text):

@@ -3,25 +3,18 @@
 The 2018-API scripts run in this process; today's run in processes of their
 own, as Paddle's dynamic graph cannot share one with the legacy graph, nor
 Keras 3 with the v1 graph."""
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 import rnnlm_fluid
 import rnnlm_tensorflow
 from ptb import corpus
-from tests.corpora import unigram_perplexity, write_grammar_corpus
-from training.errors import UserError
+from ptb.errors import UserError
+from tests.conftest import TINY_MODEL, TODAYS, cli_error, one_line_error, read_metrics, run_command
+from tests.corpora import unigram_perplexity
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = {"fluid": rnnlm_fluid, "tensorflow": rnnlm_tensorflow}
-TODAYS = ("keras", "paddle")
-# One small layer learns this grammar within seconds; two take far longer to
-# leave the unigram plateau, on this little data.
-TINY_MODEL = ["--num_layers", "1", "--hidden_size", "32", "--batch_size", "10"]
 EPOCH_FIELDS = {"framework", "model", "batching", "epoch", "learning_rate", "train_ppl",
                 "valid_ppl", "words_per_sec", "seconds", "padding"}
 TEST_FIELDS = {"framework", "test_ppl", "test_words", "epochs", "best_epoch", "best_test_ppl",
@@ -31,13 +24,8 @@ RUNS = [(framework, batching) for framework in [*sorted(SCRIPTS), *TODAYS]
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return str(write_grammar_corpus(tmp_path_factory.mktemp("grammar"), train_lines=1000))
-
-
-def read_metrics(path):
-    with open(path, encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines]
+def data_dir(grammar_corpus):
+    return grammar_corpus(1000)
 
 
 def train(framework, data_dir, out_dir, *flags):
@@ -48,18 +36,16 @@ def train(framework, data_dir, out_dir, *flags):
     if framework in SCRIPTS:
         SCRIPTS[framework].main(args)
     else:
-        result = run_script(framework, "--device", "cpu", *args)
+        result = run_command(f"rnnlm_{framework}.py", "--device", "cpu", *args)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return read_metrics(metrics_file)
 
 
-@pytest.fixture(scope="module", params=RUNS, ids="-".join)
-def five_epochs(request, data_dir, tmp_path_factory):
-    """(framework, batching, metrics) of one five-epoch run, shared by the tests below."""
+@pytest.fixture(params=RUNS, ids="-".join)
+def five_epochs(request, learned):
+    """(framework, batching, metrics) of one five-epoch run (tests/conftest.py)."""
     framework, batching = request.param
-    out_dir = str(tmp_path_factory.mktemp(f"{framework}-{batching}"))
-    return framework, batching, train(framework, data_dir, out_dir, "--epochs", "5",
-                                      "--batching", batching)
+    return framework, batching, learned(framework, batching)[1]
 
 
 def test_model_learns_far_below_unigram(five_epochs, data_dir):
@@ -112,11 +98,6 @@ def test_resume_without_checkpoint_is_refused(framework, data_dir, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def run_script(framework, *args):
-    return subprocess.run([sys.executable, f"rnnlm_{framework}.py", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
-
-
 @pytest.mark.parametrize("framework", sorted(SCRIPTS))
 @pytest.mark.parametrize("args, message", [
     (["--device", "gpu"], "--device gpu"),
@@ -128,26 +109,24 @@ def run_script(framework, *args):
     (["--learning_rate", "nan"], "--learning_rate"),
     (["--resume", "--overwrite"], "--overwrite"),
 ])
-def test_user_errors_end_with_one_line(framework, args, message, data_dir, tmp_path):
+def test_user_errors_end_with_one_line(framework, args, message, data_dir, tmp_path, capsys):
+    """Through the command line's entry in this process: a mistake in a flag
+    or an environment ends in one error line and a non-zero exit."""
     defaults = {"--data_dir": data_dir, "--save_dir": str(tmp_path / "ck"),
                 "--metrics_file": str(tmp_path / "m.jsonl")}
     for flag, value in defaults.items():
         if flag not in args:
             args = [*args, flag, value]
-    result = run_script(framework, *args)
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("error:") and message in last_line, result.stderr
+    code, last = cli_error(capsys, SCRIPTS[framework].main, args)
+    assert code != 0
+    assert last.startswith("error:") and message in last, last
     assert os.listdir(tmp_path) == []  # nothing half-written
 
 
 @pytest.mark.parametrize("framework", TODAYS)
 def test_todays_scripts_refuse_a_missing_gpu_in_one_line(framework, data_dir, tmp_path):
-    result = run_script(framework, "--data_dir", data_dir, "--save_dir", str(tmp_path / "ck"),
-                        "--device", "gpu")
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("error: --device gpu")
+    one_line_error(run_command(f"rnnlm_{framework}.py", "--data_dir", data_dir, "--save_dir",
+                               tmp_path / "ck", "--device", "gpu"), "^error: --device gpu")
     assert os.listdir(tmp_path) == []
 
 

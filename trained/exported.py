@@ -18,9 +18,11 @@ import warnings
 
 import numpy as np
 
+from ptb.errors import UserError
 from trained.saved import read_vocab
 from training.checkpoints import VOCAB
-from training.errors import UserError, stops_deferred
+from training.errors import stops_deferred
+from training.state import last_rows
 
 EXPORT_JSON = "export.json"
 
@@ -44,8 +46,7 @@ class Exported:
 
     def last_rows(self, state, rows):
         """The state of the last `rows` rows: a one-row tail continues the last row."""
-        return [np.take(part, range(part.shape[axis] - rows, part.shape[axis]), axis=axis)
-                for part, axis in zip(state, self.state_axes())]
+        return [last_rows(part, rows, axis) for part, axis in zip(state, self.state_axes())]
 
     def state_axes(self):
         return [shape.index(None) for shape in self.meta["state_shapes"]]

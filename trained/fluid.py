@@ -12,15 +12,13 @@ from trained import layout
 def write_checkpoint(config, weights, path):
     """Save `weights` as rnnlm_fluid.py saves a checkpoint, optimizer state
     included, so that it can resume from it."""
-    main_program, _, startup_program, _, _ = rnnlm_fluid.build_programs(config)
-    exe = paddle.static.Executor(paddle.CPUPlace())
-    exe.run(startup_program)
+    trainer = rnnlm_fluid.build_trainer(config, paddle.CPUPlace())
     scope = paddle.static.global_scope()
     for name, value in layout.framework_params("fluid", weights, config).items():
         tensor = scope.find_var(name).get_tensor()
         # The lstm's parameters are float64 (compat.paddle_fluid.LSTM_DTYPE).
         tensor.set(value.astype(np.array(tensor).dtype), paddle.CPUPlace())
-    paddle.static.save(main_program, path)
+    rnnlm_fluid.save_checkpoint(trainer, path)
 
 
 def export(config, path, out):

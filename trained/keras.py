@@ -8,21 +8,21 @@ SUFFIX = layout.SUFFIX["keras"]
 LSTM_PARTS = layout.KERAS_LSTM_PARTS
 
 
-def model_with(config, weights):
-    """rnnlm_keras's model holding `weights` (the shared layout)."""
-    model = rnnlm_keras.build_network(config)
+def set_weights(model, weights):
+    """Give rnnlm_keras's `model` the `weights` (the shared layout)."""
     model.embedding.embeddings.assign(weights["embedding"])
     for layer, lstm in enumerate(model.lstms):
         for part in LSTM_PARTS:
             getattr(lstm.cell, part).assign(weights[f"lstm{layer}.{part}"])
     model.softmax.kernel.assign(weights["softmax.kernel"])
     model.softmax.bias.assign(weights["softmax.bias"])
-    return model
 
 
 def write_checkpoint(config, weights, path):
     """Save `weights` as rnnlm_keras.py saves a checkpoint."""
-    model_with(config, weights).save_weights(path + SUFFIX)
+    model = rnnlm_keras.build_network(config)
+    set_weights(model, weights)
+    model.save_weights(path + SUFFIX)
 
 
 def export(config, path, out):

@@ -5,8 +5,8 @@ import importlib
 import os
 
 from config import Config
+from ptb.errors import UserError
 from training.checkpoints import MARKER, VOCAB, CheckpointFolder, best_epoch, vocabulary_hash
-from training.errors import UserError
 
 Saved = collections.namedtuple("Saved", "folder framework config vocab epoch")
 Saved.__doc__ = """folder: the CheckpointFolder; framework: the script that

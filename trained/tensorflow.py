@@ -4,20 +4,19 @@ import dataclasses
 
 import rnnlm_tensorflow
 from compat.tf_v1 import tf
-from distributed.tf_v1 import ONE_WORKER
 from trained import layout
 
 
 def write_checkpoint(config, weights, path):
     """Save `weights` as rnnlm_tensorflow.py saves a checkpoint, so that it
     can resume from it."""
-    graph, _, _, _, saver, initializer = rnnlm_tensorflow.build_graph(config, "/CPU:0", ONE_WORKER)
-    with tf.Session(graph=graph) as session:
-        session.run(initializer)
-        variables = {variable.op.name: variable for variable in graph.get_collection("variables")}
+    trainer = rnnlm_tensorflow.build_trainer(config, "/CPU:0")
+    with trainer.session:
+        variables = {variable.op.name: variable
+                     for variable in trainer.graph.graph.get_collection("variables")}
         for name, value in layout.framework_params("tensorflow", weights, config).items():
-            variables[name].load(value, session)
-        saver.save(session, path, write_meta_graph=False, write_state=False)
+            variables[name].load(value, trainer.session)
+        rnnlm_tensorflow.save_checkpoint(trainer, path)
 
 
 def export(config, path, out):

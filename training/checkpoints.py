@@ -23,7 +23,9 @@ import os
 import re
 import shutil
 
-from training.errors import UserError, stops_deferred
+from compat.error_text import first_line
+from ptb.errors import UserError
+from training.errors import stops_deferred
 from training.reports import replace_file, strict_json
 
 MARKER = "checkpoint.json"
@@ -71,15 +73,10 @@ class CheckpointFolder:
         self.marker = os.path.join(save_dir, MARKER)
 
     @contextlib.contextmanager
-    def claimed(self, resume, overwrite, rank=0):
+    def claimed(self, resume, overwrite):
         """Hold the folder for this run; yield the epoch to start from (0, or
         the last saved one with resume). A folder this created is removed
-        again if the run fails before saving anything. Of several workers
-        only worker 0 (`rank` 0) claims it; the others yield 0, and learn the
-        epoch from worker 0."""
-        if rank > 0:
-            yield 0
-            return
+        again if the run fails before saving anything."""
         created = not os.path.isdir(self.save_dir)
         lock = self._lock()
         try:
@@ -234,14 +231,3 @@ class CheckpointFolder:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(self.save_dir, name))
 
-
-# Lines TensorFlow wraps around the reason for an op's failure.
-WRAPPING = ("Graph execution error", "Detected at node", "File ", "Node:", "[[", "Original stack")
-
-
-def first_line(error):
-    """An exception as one short line: its type and the first line of its
-    message that gives a reason."""
-    lines = [line.strip() for line in str(error).splitlines()]
-    reasons = [line for line in lines if line and not line.startswith(WRAPPING)]
-    return f"{type(error).__name__}: {reasons[0]}"[:200] if reasons else type(error).__name__

@@ -3,9 +3,7 @@ import contextlib
 import signal
 import sys
 
-
-class UserError(Exception):
-    """A mistake the user can fix; the scripts print it as one line and exit 1."""
+from ptb.errors import UserError
 
 
 class Terminated(KeyboardInterrupt):

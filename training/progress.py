@@ -4,11 +4,26 @@ import math
 import sys
 import time
 
-from training.errors import UserError
+from ptb.errors import UserError
 
-EpochStats = collections.namedtuple("EpochStats", "ppl words_per_sec seconds targets padding")
-EpochStats.__doc__ = """targets: the target tokens scored; padding: the fraction
-of the time steps computed that were padding."""
+
+class EpochStats(collections.namedtuple("EpochStats", "cost targets computed_steps seconds")):
+    """An epoch's totals: the summed cross-entropy, the target tokens scored,
+    the time steps computed (more than the targets if padded) and the
+    seconds it took. Totals, so that several workers' can be added up."""
+
+    @property
+    def ppl(self):
+        return perplexity(self.cost, self.targets)
+
+    @property
+    def words_per_sec(self):
+        return self.targets / self.seconds
+
+    @property
+    def padding(self):
+        """The fraction of the time steps computed that were padding."""
+        return 1 - self.targets / max(self.computed_steps, 1)
 
 
 def perplexity(total_cost, num_targets):
@@ -35,14 +50,13 @@ class Progress:
 
     A terminal gets a bar redrawn in place; a log file gets about
     `log_lines` plain lines (none if 0), so that piped output stays short.
-    With log_lines None nothing is shown: a worker other than worker 0.
     """
 
-    def __init__(self, label, total_batches, log_lines, stream=sys.stdout):
+    def __init__(self, label, total_batches, log_lines, stream=None):
         self.label = label
         self.total_batches = total_batches
-        self.stream = stream
-        self.is_terminal = stream.isatty() and log_lines is not None
+        self.stream = stream or sys.stdout  # now: a worker other than worker 0 silences it
+        self.is_terminal = self.stream.isatty()
         self.every = max(1, total_batches // log_lines) if log_lines else None
         self.cost = 0.0
         self.targets = 0
@@ -67,17 +81,11 @@ class Progress:
         elif self.every and self.batches % self.every == 0 and self.batches < self.total_batches:
             print(self._status(), file=self.stream, flush=True)
 
-    def finish(self, summed=None):
-        """End the bar; return the epoch's EpochStats, its totals summed
-        over the workers by `summed` (a function of a list of numbers), if given."""
+    def finish(self):
+        """End the bar; return the epoch's EpochStats."""
         if self.is_terminal:
             print(file=self.stream)
-        seconds = self.seconds()
-        totals = [self.cost, self.targets, self.computed_steps]
-        cost, targets, computed_steps = summed(totals) if summed else totals
-        padding = 1 - targets / max(computed_steps, 1)
-        return EpochStats(perplexity(cost, targets), targets / seconds, seconds, int(targets),
-                          padding)
+        return EpochStats(self.cost, int(self.targets), int(self.computed_steps), self.seconds())
 
     def seconds(self):
         return max(time.perf_counter() - self.start, 1e-9)

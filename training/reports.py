@@ -7,7 +7,7 @@ import platform
 import resource
 import shlex
 
-from training.errors import UserError
+from ptb.errors import UserError
 
 
 class MetricsLog:

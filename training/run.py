@@ -1,48 +1,183 @@
-"""The start and the end of a training run, the same in every script."""
-import collections
+"""A training run from start to test result, written once for the four scripts.
+
+Each script hands a Run its framework's pieces and keeps the steps that
+teach; the Run does the rest, the same way in all four:
+
+    with Run(FRAMEWORK, banner, config, workers) as run:    # the data, the folder held
+        trainer = build_trainer(run.config, device, workers)
+        run.keep(trainer, save_checkpoint, restore_checkpoint)  # --resume restores here
+        with run.stoppable():                                # Ctrl-C ends the training
+            for epoch in run.epochs():
+                learning_rate = set_learning_rate(trainer, config, epoch)
+                train_stats = run_epoch(trainer, run.epoch_batches(loader, epoch), label, True)
+                valid_stats = evaluate(trainer, run.data.valid, ..., run.eval_config, label)
+                run.end_epoch(epoch, learning_rate, train_stats, valid_stats)  # saved, reported
+        return run.test(lambda: evaluate(trainer, run.data.test, ...))
+
+The checkpoint folder stays locked until the block ends: the best epoch is
+restored from it and tested inside the lock (docs/faults-and-recovery.md).
+"""
+import contextlib
 import dataclasses
+import os
 
+from compat.error_text import first_line
 from config import describe
-from distributed.shards import evaluation_config, global_batches
 from ptb import corpus
-from ptb.batching import check_batch_size, describe_data
+from ptb.batching import check_batch_size, describe_data, make_batches
+from ptb.errors import UserError
 from training.checkpoints import CheckpointFolder, run_identity
-from training.reports import MetricsLog, report_test
-
-Run = collections.namedtuple("Run", "config eval_config data metrics checkpoints")
-Run.__doc__ = """config: with the data's vocab_size; eval_config: the config to
-evaluate with (distributed.shards.evaluation_config); data: a
-ptb.corpus.Corpus; metrics: the MetricsLog; checkpoints: the
-CheckpointFolder, not yet claimed."""
+from training.errors import describe_stop, stops_deferred
+from training.progress import EpochStats, check_not_diverged
+from training.reports import MetricsLog, epoch_record, report_epoch, report_test
 
 
-def start_run(framework, banner, config, workers):
-    """Read the data and check the config against it, then print the
-    start-up log (worker 0 only): the framework's banner, the config, each
-    split. Return the Run; only worker 0's writes metrics."""
-    data = corpus.load_corpus(config.data_dir)
-    config = dataclasses.replace(config, vocab_size=len(data.vocab), workers=workers.count)
-    check_batch_size(data.train, global_batches(config, workers.count))
-    if workers.rank == 0:
-        print(f"{banner}, config:\n{describe(config)}\ndata:\n{describe_data(data, config)}")
-    checkpoints = CheckpointFolder(config.save_dir, run_identity(framework, config, data.vocab),
-                                   dataclasses.asdict(config), data.vocab)
-    metrics = MetricsLog(config.metrics_file if workers.rank == 0 else "")
-    return Run(config, evaluation_config(config), data, metrics, checkpoints)
+class OneWorker:
+    """The workers of a run on one: distributed.shards.Workers is the same for several."""
+
+    rank, count = 0, 1
+    collective_errors = ()  # what a collective raises when it lost a worker
+
+    def sum(self, values):
+        """A list of numbers, summed over the workers."""
+        return values
+
+    def from_worker_0(self, value):
+        """Worker 0's whole number `value`, on every worker."""
+        return value
+
+    def batches(self, loader, sentences, vocab, config, seed):
+        """This worker's share of an epoch's training batches: here, all of them."""
+        return make_batches(loader, sentences, vocab, config, seed)
 
 
-def end_run(metrics, framework, test_stats, epochs, stopped, best):
-    """Report the test result of a model trained for `epochs` whole epochs,
-    and that of the best epoch, and return them; `best` is (epoch, its test
-    stats), the stats None when they are test_stats'. A run that Ctrl-C or
-    SIGTERM stopped then ends as that stop does (non-zero), after the result.
-    A worker other than worker 0 has no test_stats, and reports nothing."""
-    if test_stats is None:
-        if stopped is not None:
-            raise stopped
-        return None
-    result = report_test(metrics, framework, test_stats, epochs, best,
-                         interrupted=stopped is not None)
-    if stopped is not None:
-        raise stopped
-    return result
+ONE_WORKER = OneWorker()
+
+
+def global_batches(config):
+    """The config whose batch_size is the global batch's: every worker's batches."""
+    return dataclasses.replace(config, batch_size=config.batch_size * config.workers)
+
+
+def evaluation_config(config):
+    """The config to evaluate with: batched as one worker with the global
+    batch would, so that N workers report the numbers of that one worker."""
+    return dataclasses.replace(global_batches(config), workers=1)
+
+
+class Run:
+    """One run of a training script: see the module's docstring.
+
+    config: the config with the data's vocab_size and the workers; eval_config:
+    the config to evaluate with; data: the ptb.corpus.Corpus.
+    """
+
+    def __init__(self, framework, banner, config, workers=ONE_WORKER):
+        self.framework, self.banner, self.workers = framework, banner, workers
+        self.data = corpus.load_corpus(config.data_dir)
+        self.config = dataclasses.replace(config, vocab_size=len(self.data.vocab),
+                                          workers=workers.count)
+        check_batch_size(self.data.train, global_batches(self.config))
+        self.eval_config = evaluation_config(self.config)
+        self.checkpoints = CheckpointFolder(config.save_dir,
+                                            run_identity(framework, self.config, self.data.vocab),
+                                            dataclasses.asdict(self.config), self.data.vocab)
+        # Worker 0 alone reports and saves.
+        self.metrics = MetricsLog(config.metrics_file if workers.rank == 0 else "")
+        self.completed = 0  # whole epochs done
+        self.stopped = None  # the Ctrl-C or SIGTERM that ended the training
+        self.exits = contextlib.ExitStack()
+
+    def __enter__(self):
+        """Print the start-up log and hold the checkpoint folder (worker 0);
+        the other workers' output is silenced until the run ends."""
+        with self.exits:
+            if self.workers.rank > 0:
+                silent = self.exits.enter_context(open(os.devnull, "w"))
+                self.exits.enter_context(contextlib.redirect_stdout(silent))
+            print(f"{self.banner}, config:\n{describe(self.config)}\n"
+                  f"data:\n{describe_data(self.data, self.config)}")
+            if self.workers.rank == 0:
+                self.completed = self.exits.enter_context(
+                    self.checkpoints.claimed(self.config.resume, self.config.overwrite))
+            self.exits = self.exits.pop_all()
+        return self
+
+    def __exit__(self, *exception):
+        return self.exits.__exit__(*exception)
+
+    def keep(self, trainer, save, restore):
+        """From now on save `trainer` after each epoch by save(trainer, path),
+        and restore it by restore(trainer, path); with --resume, restore the
+        last saved epoch now."""
+        self.trainer, self.save, self.restore = trainer, save, restore
+        self.completed = self.workers.from_worker_0(self.completed)
+        if self.completed:
+            self._restore(self.completed)
+            self.metrics.start_from(self.checkpoints.history())
+
+    def epochs(self):
+        """The 0-based epochs still to train."""
+        return range(self.completed, self.config.max_max_epoch)
+
+    def epoch_batches(self, loader, epoch):
+        """The training batches of `epoch` from `loader` (load_data_fluid or
+        load_data_tf), shuffled by the seed and the epoch; of several
+        workers', this one's share."""
+        return self.workers.batches(loader, self.data.train, self.data.vocab, self.config,
+                                    seed=self.config.seed + epoch)
+
+    @contextlib.contextmanager
+    def stoppable(self):
+        """Ctrl-C or SIGTERM ends the training where it is, and the run goes
+        on to its test; a collective that fails means another worker stopped."""
+        try:
+            yield
+        except KeyboardInterrupt as stop:
+            self.stopped = stop
+            print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
+        except self.workers.collective_errors as error:
+            raise UserError(f"worker {self.workers.rank}: another worker stopped "
+                            f"({first_line(error)}); this one stops too: rerun all workers with "
+                            "--resume") from None
+
+    def end_epoch(self, epoch, learning_rate, train_stats, valid_stats):
+        """Stop if the training diverged; else save the epoch's checkpoint and
+        report its line, the two under one hold (worker 0)."""
+        train_stats = EpochStats(*self.workers.sum(list(train_stats[:3])), train_stats.seconds)
+        check_not_diverged(train_stats, self.config.vocab_size, f"epoch {epoch + 1} train")
+        if self.workers.rank > 0:
+            self.completed = epoch + 1
+            return
+        record = epoch_record(self.framework, self.config, epoch + 1, learning_rate,
+                              train_stats, valid_stats)
+        with stops_deferred():  # the checkpoint and its metrics line together
+            with self.checkpoints.writing(epoch + 1, record) as path:
+                self.save(self.trainer, path)
+            self.completed = epoch + 1
+            report_epoch(self.metrics, self.config, record)
+
+    def test(self, evaluate):
+        """Report the test result of the last model and, if another epoch
+        was best, of that one (restored), and return them (worker 0; the
+        others return None). A run that a stop ended then ends as that stop
+        does (non-zero), after the result."""
+        result = self._tested(evaluate) if self.workers.rank == 0 else None
+        if self.stopped is not None:
+            raise self.stopped
+        return result
+
+    def _tested(self, evaluate):
+        test_stats = evaluate()
+        best = self.checkpoints.best_epoch()
+        best_stats = None
+        if best and (best != self.completed or self.stopped):  # the model in memory is not the best
+            self._restore(best)
+            best_stats = evaluate()
+        return report_test(self.metrics, self.framework, test_stats, self.completed,
+                           (best, best_stats), interrupted=self.stopped is not None)
+
+    def _restore(self, epoch):
+        with self.checkpoints.reading(epoch) as path:
+            self.restore(self.trainer, path)
+        print(f"loaded {self.checkpoints.epoch_folder(epoch)}")

@@ -1,5 +1,11 @@
-"""The LSTM state carried from one chunk batch to the next, in the graph scripts and Keras."""
+"""The LSTM state carried from one chunk batch to the next."""
 import numpy as np
+
+
+def last_rows(part, rows, axis=0):
+    """The last `rows` rows of one state array or tensor along `axis`: the
+    chunks' one-row tail continues the last row of the batches before it."""
+    return part[(slice(None),) * axis + (slice(-rows, None),)]
 
 
 def carried_state(state, rows, initial_state):
@@ -13,7 +19,7 @@ def carried_state(state, rows, initial_state):
     if state is None:
         return [tuple(np.zeros((rows, part.shape[-1]), np.float32) for part in layer)
                 for layer in initial_state]
-    return [(cell[-rows:], hidden[-rows:]) for cell, hidden in state]
+    return [(last_rows(cell, rows), last_rows(hidden, rows)) for cell, hidden in state]
 
 
 def state_feed(initial_state, state):

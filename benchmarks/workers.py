@@ -1,18 +1,13 @@
-"""Measure data-parallel training: words/s of 1 and of N workers, one math thread each.
-
-    python bench_workers.py --data_dir ../shared/data/ptb-mini --model small
+"""What bench.py --workers and --on_paper measure and work out: data-parallel training.
 
 For each script that trains on several workers, one epoch with 1 worker and
 one with N (python launch_tf.py or python -m paddle.distributed.launch),
 each worker with --batch_size B and 1 thread; the words/s is worker 0's
 metrics line: the global batch's target words over its training seconds.
 N workers train on N x B rows a step, one worker on B: what a user gains by
-adding workers at a fixed per-worker batch. Prints a table with the
-machine and the versions.
+adding workers at a fixed per-worker batch.
 
-    python bench_workers.py --on_paper
-
-works out instead, from the model's size alone, the gradient bytes a step
+On paper instead, from the model's size alone: the gradient bytes a step
 exchanges, the ring all-reduce time they take on a 100 Gb/s network and on
 NVLink, and where that stops the scaling, against the step time of one GPU
 in TensorFlow's PTB tutorial (docs/more-than-one-worker.md says how).
@@ -24,30 +19,14 @@ import subprocess
 import sys
 import tempfile
 
-from config import PRESETS, Config, OneLineParser, positive_int
-from training.errors import UserError, run_cli
-from training.reports import machine_summary, repo_command, versions_line
+from config import PRESETS, Config
+from ptb.errors import UserError
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = ("tensorflow", "paddle", "keras")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # TensorFlow's PTB tutorial (ptb_word_lm.py): words/s on one Titan X.
 GPU_WORDS_PER_SEC = {"small": 17_200, "medium": 13_600, "large": 5_000}
 LINKS = {"100 Gb/s network": 12.5e9, "NVLink, 300 GB/s": 300e9}  # bytes/s each way
 PTB_VOCAB = 10_000
-
-
-def parse_args(argv):
-    parser = OneLineParser(prog="bench_workers.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--data_dir")
-    parser.add_argument("--model", default="small")
-    parser.add_argument("--workers", type=positive_int, default=2)
-    parser.add_argument("--scripts", default=",".join(SCRIPTS))
-    parser.add_argument("--on_paper", action="store_true",
-                        help="the all-reduce arithmetic for each preset instead (no training)")
-    args = parser.parse_args(argv)
-    if not args.on_paper and not args.data_dir:
-        parser.error("--data_dir is required unless --on_paper")
-    return args
 
 
 def gradient_bytes(config):
@@ -89,14 +68,14 @@ def command(script, workers, flags, folder):
     return [sys.executable, "launch_tf.py", "--workers", str(workers), f"rnnlm_{script}.py", *flags]
 
 
-def one_epoch(script, workers, args):
-    """Worker 0's metrics line of one epoch on `workers` workers."""
+def one_epoch(script, batching, workers, model, data_dir):
+    """Worker 0's metrics line of one epoch of `model` on `workers` workers."""
     with tempfile.TemporaryDirectory() as folder:
         metrics = os.path.join(folder, "metrics.jsonl")
-        flags = ["--model", args.model, "--data_dir", args.data_dir, "--epochs", "1",
+        flags = ["--model", model, "--batching", batching, "--data_dir", data_dir, "--epochs", "1",
                  "--threads", "1", "--device", "cpu", "--save_dir", os.path.join(folder, "ck"),
                  "--metrics_file", metrics]
-        result = subprocess.run(command(script, workers, flags, folder), cwd=HERE,
+        result = subprocess.run(command(script, workers, flags, folder), cwd=REPO,
                                 capture_output=True, text=True)
         if result.returncode != 0:
             raise UserError(f"{script} on {workers} workers failed: "
@@ -105,24 +84,19 @@ def one_epoch(script, workers, args):
             return json.loads(lines.readline())
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    if args.on_paper:
-        print(f"    {repo_command('bench_workers.py', argv or sys.argv[1:])}\n\n{on_paper()}")
-        return
-    rows = ["| script | batching | 1 worker, words/s | "
-            f"{args.workers} workers, words/s | speed-up | valid ppl, 1 / {args.workers} |",
-            "| --- | --- | --- | --- | --- | --- |"]
-    for script in args.scripts.split(","):
-        one, many = one_epoch(script, 1, args), one_epoch(script, args.workers, args)
-        rows.append(f"| {script} | {one['batching']} | {one['words_per_sec']:,.0f} | "
-                    f"{many['words_per_sec']:,.0f} | "
-                    f"{many['words_per_sec'] / one['words_per_sec']:.2f} | "
-                    f"{one['valid_ppl']:.1f} / {many['valid_ppl']:.1f} |")
-        print(rows[-1], flush=True)
-    print(f"\n    {repo_command('bench_workers.py', argv or sys.argv[1:])}\n\n"
-          f"{machine_summary()}; {versions_line()}\n\n" + "\n".join(rows))
-
-
-if __name__ == "__main__":
-    run_cli(main)
+def scaling_table(runs, models, workers, data_dir):
+    """One row per (script, batching) run and preset: 1 worker against
+    `workers`, each printed as it is done."""
+    rows = ["| script | model | batching | 1 worker, words/s | "
+            f"{workers} workers, words/s | speed-up | valid ppl, 1 / {workers} |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for model in models:
+        for script, batching in runs:
+            one, many = (one_epoch(script, batching, count, model, data_dir)
+                         for count in (1, workers))
+            rows.append(f"| {script} | {model} | {one['batching']} | {one['words_per_sec']:,.0f} | "
+                        f"{many['words_per_sec']:,.0f} | "
+                        f"{many['words_per_sec'] / one['words_per_sec']:.2f} | "
+                        f"{one['valid_ppl']:.1f} / {many['valid_ppl']:.1f} |")
+            print(rows[-1], flush=True)
+    return "\n".join(rows)

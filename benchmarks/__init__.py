@@ -1,0 +1,1 @@
+"""What bench.py measures beyond one script's speed."""

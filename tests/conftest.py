@@ -1,0 +1,140 @@
+"""What the tests share: the repository, commands run as a user runs them,
+the small corpora, and the expensive runs, each made once per session.
+
+Under pytest-xdist (README's test command) the workers share one base
+folder: `made_once` makes a thing there once, whichever worker asks first,
+and the others wait for it and reuse it.
+"""
+import contextlib
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.corpora import write_grammar_corpus
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Scripts that run in the test process (the 2018 APIs) and those that need
+# one of their own (Paddle's dynamic graph cannot share it with the legacy
+# graph, nor Keras 3 with the v1 graph).
+IN_PROCESS = ("fluid", "tensorflow")
+TODAYS = ("keras", "paddle")
+# One small layer learns the grammar within seconds; two take far longer to
+# leave the unigram plateau, on this little data.
+TINY_MODEL = ["--num_layers", "1", "--hidden_size", "32", "--batch_size", "10"]
+
+
+def run_command(*args, timeout=300, **options):
+    """`python ARGS` in the repository's folder; the finished process."""
+    return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout, **options)
+
+
+def succeeded(result):
+    """The stdout of a command that must have succeeded."""
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def last_line(text):
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def one_line_error(result, message, code=1):
+    """The command failed with one `error:` line matching `message`, no traceback."""
+    assert result.returncode == code and "Traceback" not in result.stderr, result.stderr
+    last = last_line(result.stderr)
+    assert last.startswith("error:") and re.search(message, last), last
+
+
+def cli_error(capsys, main, argv):
+    """(exit code, last stderr line) of a command's main(argv) run in this
+    process through training.errors.run_cli, as its __main__ runs it."""
+    from training.errors import run_cli
+    with pytest.raises(SystemExit) as stopped:
+        run_cli(main, argv)
+    return stopped.value.code, last_line(capsys.readouterr().err)
+
+
+def read_metrics(path):
+    with open(path, encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
+def train_script(framework, *args):
+    """rnnlm_FRAMEWORK.py with `args`: in this process if it can, else in its own."""
+    if framework in IN_PROCESS:
+        import importlib
+        importlib.import_module(f"rnnlm_{framework}").main(list(map(str, args)))
+    else:
+        succeeded(run_command(f"rnnlm_{framework}.py", "--device", "cpu", *args))
+
+
+@contextlib.contextmanager
+def _locked(path):
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def made_once(tmp_path_factory, name, make):
+    """The folder `name`, filled by make(folder) once per test session."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of one session
+    folder = root / f"shared-{name}"
+    with _locked(root / f"shared-{name}.lock"):
+        if not (folder / ".made").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".made").touch()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def grammar_corpus(tmp_path_factory):
+    """corpus(train_lines, even_for=None) -> the folder of a grammar corpus."""
+    def corpus(train_lines, even_for=None):
+        return str(made_once(tmp_path_factory, f"grammar-{train_lines}-{even_for}",
+                             lambda folder: write_grammar_corpus(folder, train_lines=train_lines,
+                                                                 even_for=even_for)))
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def learned(tmp_path_factory, grammar_corpus):
+    """learned(framework, batching) -> (run folder, metrics lines) of five
+    epochs of a small model on a 1000-line grammar corpus: a model that has
+    learned the grammar."""
+    def run(framework, batching):
+        data_dir = grammar_corpus(1000)
+
+        def train(folder):
+            train_script(framework, "--data_dir", data_dir, "--save_dir", folder / "ck",
+                         "--metrics_file", folder / "metrics.jsonl", *TINY_MODEL,
+                         "--epochs", "5", "--batching", batching)
+        folder = made_once(tmp_path_factory, f"learned-{framework}-{batching}", train)
+        return str(folder), read_metrics(folder / "metrics.jsonl")
+    return run
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, grammar_corpus):
+    """trained(framework) -> the run folder of two epochs at the `test`
+    preset on a 300-line grammar corpus, batching as the script does by
+    default: its checkpoint in ck/, its metrics in metrics.jsonl. Copy
+    before changing it."""
+    def run(framework):
+        def train(folder):
+            train_script(framework, "--model", "test", "--data_dir", grammar_corpus(300),
+                         "--save_dir", folder / "ck", "--metrics_file", folder / "metrics.jsonl",
+                         "--epochs", "2")
+        return str(made_once(tmp_path_factory, f"trained-{framework}", train))
+    return run
