@@ -1,14 +1,16 @@
 """What the tests share: the repository, commands run as a user runs them,
 the small corpora, and the expensive runs, each made once per session.
 
-Under pytest-xdist (README's test command) the workers share one base
-folder: `made_once` makes a thing there once, whichever worker asks first,
-and the others wait for it and reuse it.
+Two pytest-xdist workers run the tests (pyproject.toml), and each has its
+own session fixtures; but they share one base folder: `made_once` makes a
+thing there once, whichever worker asks first, and the other waits for it
+and reuses it.
 """
 import contextlib
 import fcntl
 import json
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -16,6 +18,10 @@ import sys
 
 import pytest
 
+# The 2018 scripts run in the test processes. Paddle's native libraries must
+# load before TensorFlow's there: imported after them, Paddle segfaults.
+import compat.paddle_fluid  # noqa: F401  isort: skip
+import compat.tf_v1  # noqa: F401  isort: skip
 from tests.corpora import write_grammar_corpus
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -96,6 +102,15 @@ def made_once(tmp_path_factory, name, make):
             make(folder)
             (folder / ".made").touch()
     return folder
+
+
+def computed_once(tmp_path_factory, name, compute):
+    """compute()'s value, computed once per test session (kept pickled)."""
+    def save(folder):
+        with open(folder / "value.pickle", "wb") as out:
+            pickle.dump(compute(), out)
+    with open(made_once(tmp_path_factory, name, save) / "value.pickle", "rb") as saved:
+        return pickle.load(saved)
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,8 @@
 """Run today's-API script in a process of its own, from Fluid-named numpy
-weights: evaluate a text (print the total cost and the targets scored), or,
-for each of a job's cases, take one training step on its text as one batch
-for each batch size the case names (save the weights each step leaves, in
-the shared layout).
+weights: evaluate each of a job's texts (print a JSON list of each one's
+total cost and targets scored), and, for each of its cases, take one
+training step on its text as one batch for each batch size the case names
+(save the weights each step leaves, in the shared layout).
 
     python -m tests.evaluate_apart {paddle,keras} WEIGHTS.npz JOB.json
 
@@ -87,19 +87,21 @@ def take_steps(script, cases, fluid_weights):
     return after
 
 
+def text_cost(script, text, fluid_weights):
+    """{"cost", "targets"} of the script's evaluate() on one text."""
+    config = Config(**text["config"])
+    weights = layout.checked(layout.to_layout("fluid", fluid_weights, config), config, "weights")
+    script, trainer = {"paddle": paddle_trainer, "keras": keras_trainer}[script](config, weights)
+    stats = script.evaluate(trainer, text["sentences"], vocab_of(config), config, script.FRAMEWORK)
+    return {"cost": float(stats.cost), "targets": stats.targets}
+
+
 def main(script, weights_path, job_path):
     with open(job_path, encoding="utf-8") as job_file:
         job = json.load(job_file)
     fluid_weights = dict(np.load(weights_path))
-    if "cases" in job:
-        np.savez(job["out"], **take_steps(script, job["cases"], fluid_weights))
-        return
-    config = Config(**job["config"])
-    vocab = vocab_of(config)
-    weights = layout.checked(layout.to_layout("fluid", fluid_weights, config), config, weights_path)
-    script, trainer = {"paddle": paddle_trainer, "keras": keras_trainer}[script](config, weights)
-    stats = script.evaluate(trainer, job["sentences"], vocab, config, script.FRAMEWORK)
-    print(json.dumps({"cost": float(stats.cost), "targets": stats.targets}))
+    np.savez(job["out"], **take_steps(script, job["cases"], fluid_weights))
+    print(json.dumps([text_cost(script, text, fluid_weights) for text in job["texts"]]))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ the weights of 1 worker with batch 2b, and a worker that dies stops the
 others with one line."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from config import Config
 from distributed.shards import Workers, shares
 from ptb import corpus
 from ptb.batching import count_batches
-from tests.conftest import REPO
+from tests.conftest import REPO, made_once
 from tests.corpora import write_grammar_corpus
 from trained import layout
 from trained.saved import open_checkpoint
@@ -30,7 +31,7 @@ BATCH = 7  # each worker's; 2 workers make global batches of 14
 EVEN = 2 * BATCH
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def data_dir(grammar_corpus):
     return grammar_corpus(294, even_for=EVEN)
 
@@ -108,12 +109,22 @@ def metrics(folder):
         return [json.loads(line) for line in lines]
 
 
+@pytest.fixture(scope="session")
+def two_workers(tmp_path_factory, data_dir):
+    """two_workers(framework, batching) -> the run folder of one epoch on 2
+    workers with batch BATCH each: ck/ and metrics.jsonl. Copy before changing it."""
+    def run_folder(framework, batching):
+        return str(made_once(tmp_path_factory, f"two-workers-{framework}-{batching}",
+                             lambda folder: run(launch(framework, *flags(data_dir, str(folder),
+                                                                         batching, BATCH)))))
+    return run_folder
+
+
 @pytest.mark.parametrize("framework, batching", [("tensorflow", "chunks"), ("keras", "sentences"),
                                                  ("paddle", "sentences")])
 def test_two_workers_update_as_one_worker_with_their_global_batch(framework, batching, data_dir,
-                                                                 tmp_path):
-    two, one = str(tmp_path / "two"), str(tmp_path / "one")
-    run(launch(framework, *flags(data_dir, two, batching, BATCH)))
+                                                                 two_workers, tmp_path):
+    two, one = two_workers(framework, batching), str(tmp_path / "one")
     run([sys.executable, f"rnnlm_{framework}.py", *flags(data_dir, one, batching, 2 * BATCH)])
     (config_two, after_two), (config_one, after_one) = weights(two, framework), weights(one, framework)
     assert (config_two.workers, config_one.workers) == (2, 1)
@@ -126,7 +137,7 @@ def test_two_workers_update_as_one_worker_with_their_global_batch(framework, bat
     assert test_two["test_ppl"] == pytest.approx(test_one["test_ppl"], rel=1e-4)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def larger_data_dir(grammar_corpus):
     return grammar_corpus(994, even_for=EVEN)
 
@@ -157,10 +168,10 @@ def test_two_workers_stay_one_worker_over_a_few_hundred_steps(framework, larger_
 
 @pytest.mark.parametrize("framework", ["tensorflow", "paddle"])
 def test_a_resumed_pair_continues_and_another_number_of_workers_is_refused(framework, data_dir,
-                                                                          tmp_path):
+                                                                          two_workers, tmp_path):
     folder = str(tmp_path)
     batching = {"tensorflow": "chunks", "paddle": "sentences"}[framework]
-    run(launch(framework, *flags(data_dir, folder, batching, BATCH)))
+    shutil.copytree(two_workers(framework, batching), folder, dirs_exist_ok=True)
     run(launch(framework, *flags(data_dir, folder, batching, BATCH, "--epochs", "2", "--resume")))
     assert [line.get("epoch") for line in metrics(folder)] == [1, 2, None]
     alone = subprocess.run([sys.executable, f"rnnlm_{framework}.py",

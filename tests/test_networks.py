@@ -17,7 +17,7 @@ from config import Config
 from ptb import batching, corpus
 from ptb.batching import Batches
 from ptb.corpus import EOS
-from tests.conftest import REPO
+from tests.conftest import REPO, computed_once
 from tests.evaluate_apart import one_batch
 from trained import layout
 
@@ -178,27 +178,26 @@ def test_both_frameworks_compute_the_same_loss(batching):
     assert fluid.cost == pytest.approx(tensorflow.cost, abs=1e-4 * fluid.targets)
 
 
+# The text whose cost every script computes from the same weights.
+EVALUATED = [SENTENCES[2], SENTENCES[0], SENTENCES[3]] * 2
+
+
+def evaluated_config(batching):
+    return dataclasses.replace(CONFIG, batching=batching, batch_size=3, num_steps=4)
+
+
 @pytest.mark.parametrize("script", ["paddle", "keras"])
 @pytest.mark.parametrize("batching", ["sentences", "chunks"])
-def test_todays_apis_compute_the_same_loss_as_fluid(script, batching, tmp_path):
+def test_todays_apis_compute_the_same_loss_as_fluid(script, batching, todays):
     """The same weights through rnnlm_fluid's evaluate() here and through
     rnnlm_paddle's or rnnlm_keras's in a process of its own
     (tests/evaluate_apart.py, where the mapping is written): the same cost.
     With the Fluid-TensorFlow test above, all four scripts agree."""
-    config = dataclasses.replace(CONFIG, batching=batching, batch_size=3, num_steps=4)
-    trainer = fluid_trainer(config)
-    weights = layout.framework_params("fluid", fluid_weights(trainer, config), config)
-    np.savez(tmp_path / "weights.npz", **weights)
-    sentences = [SENTENCES[2], SENTENCES[0], SENTENCES[3]] * 2
-    job = {"config": dataclasses.asdict(config), "sentences": sentences}
-    (tmp_path / "text.json").write_text(json.dumps(job))
-    fluid = rnnlm_fluid.evaluate(trainer, sentences, VOCAB, config, "fluid")
-    result = subprocess.run([sys.executable, "-m", "tests.evaluate_apart", script,
-                             str(tmp_path / "weights.npz"), str(tmp_path / "text.json")],
-                            cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    today = json.loads(result.stdout.strip().splitlines()[-1])
-    assert today["targets"] == fluid.targets == corpus.count_targets(sentences)
+    weights, done = todays
+    config = evaluated_config(batching)
+    fluid = rnnlm_fluid.evaluate(fluid_trainer(config, weights), EVALUATED, VOCAB, config, "fluid")
+    today = done[script]["costs"][batching]
+    assert today["targets"] == fluid.targets == corpus.count_targets(EVALUATED)
     assert today["cost"] == pytest.approx(fluid.cost, abs=1e-4 * fluid.targets)
 
 
@@ -224,12 +223,15 @@ def tensorflow_step(config, weights, sentences):
     return layout.to_layout("tensorflow", params, config)
 
 
-def todays_steps(script, weights, cases, folder):
-    """For each case, {batch_size: weights after one step} of rnnlm_SCRIPT.py,
-    all in one process of its own."""
+def run_apart(script, weights, folder):
+    """rnnlm_SCRIPT.py in one process of its own, from `weights`: {"costs":
+    {batching: its cost of EVALUATED}, "steps": {case: {batch_size: the
+    weights after its step}}} (tests/evaluate_apart.py)."""
     np.savez(folder / "weights.npz", **layout.framework_params("fluid", weights, CONFIG))
-    job = {"cases": [{"config": dataclasses.asdict(config), "sentences": REPEATING,
-                      "batch_sizes": sizes} for config, sizes in cases],
+    job = {"texts": [{"config": dataclasses.asdict(evaluated_config(batching)),
+                      "sentences": EVALUATED} for batching in BATCHINGS],
+           "cases": [{"config": dataclasses.asdict(config), "sentences": REPEATING,
+                      "batch_sizes": sizes} for config, sizes in STEP_CASES.values()],
            "out": str(folder / "after.npz")}
     (folder / "job.json").write_text(json.dumps(job))
     result = subprocess.run([sys.executable, "-m", "tests.evaluate_apart", script,
@@ -237,10 +239,14 @@ def todays_steps(script, weights, cases, folder):
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     after = np.load(folder / "after.npz")
-    return [{size: {name: after[f"{number}/{size}/{name}"] for name in weights} for size in sizes}
-            for number, (_, sizes) in enumerate(cases)]
+    steps = {case: {size: {name: after[f"{number}/{size}/{name}"] for name in weights}
+                    for size in sizes}
+             for number, (case, (_, sizes)) in enumerate(STEP_CASES.items())}
+    costs = dict(zip(BATCHINGS, json.loads(result.stdout.strip().splitlines()[-1])))
+    return {"costs": costs, "steps": steps}
 
 
+BATCHINGS = ("sentences", "chunks")
 # Words that repeat within the batch: their embedding rows get several gradients.
 REPEATING = [[1, 2, 1, 2, 1], [1, 7], [8, 1]]
 ROWS, BATCH_SIZE = len(REPEATING), 4
@@ -255,19 +261,29 @@ STEP_CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def steps(tmp_path_factory):
+@pytest.fixture(scope="session")
+def todays(tmp_path_factory):
+    """(the weights, {script: run_apart's result}) for Paddle 3 and Keras."""
+    def compute():
+        weights = fluid_weights(fluid_trainer(CONFIG), CONFIG)
+        return weights, {script: run_apart(script, weights, tmp_path_factory.mktemp(script))
+                         for script in ("paddle", "keras")}
+    return computed_once(tmp_path_factory, "todays-apis", compute)
+
+
+@pytest.fixture(scope="session")
+def steps(todays, tmp_path_factory):
     """(the weights, {script: {case: {batch_size: the weights after its step}}}), Fluid first."""
-    weights = fluid_weights(fluid_trainer(CONFIG), CONFIG)
-    after = {name: {case: {size: step(dataclasses.replace(config, batch_size=size), weights,
-                                      REPEATING)
-                           for size in sizes}
-                    for case, (config, sizes) in STEP_CASES.items()}
-             for name, step in (("fluid", fluid_step), ("tensorflow", tensorflow_step))}
-    for script in ("paddle", "keras"):
-        folder = tmp_path_factory.mktemp(script)
-        cases = todays_steps(script, weights, list(STEP_CASES.values()), folder)
-        after[script] = dict(zip(STEP_CASES, cases))
+    weights, done = todays
+
+    def compute():
+        return {name: {case: {size: step(dataclasses.replace(config, batch_size=size), weights,
+                                         REPEATING)
+                              for size in sizes}
+                       for case, (config, sizes) in STEP_CASES.items()}
+                for name, step in (("fluid", fluid_step), ("tensorflow", tensorflow_step))}
+    after = computed_once(tmp_path_factory, "steps", compute)
+    after.update({script: result["steps"] for script, result in done.items()})
     return weights, after
 
 

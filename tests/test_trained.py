@@ -3,6 +3,9 @@ best checkpoint, export.py and score.py (the same perplexity as the
 training run's test evaluation), generate.py, and convert.py around the
 whole circle of scripts. Every command runs as a user runs it, in a process
 of its own."""
+import contextlib
+import importlib
+import io
 import json
 import os
 import pickle
@@ -13,7 +16,16 @@ import numpy as np
 import pytest
 
 from config import FRAMEWORKS
-from tests.conftest import TINY_MODEL, one_line_error, run_command, succeeded
+from tests.conftest import (
+    IN_PROCESS,
+    TINY_MODEL,
+    cli_error,
+    made_once,
+    one_line_error,
+    run_command,
+    succeeded,
+    train_script,
+)
 from training.checkpoints import CheckpointFolder, best_epoch
 
 # Scripts in the order convert.py carries a checkpoint around the circle.
@@ -30,7 +42,7 @@ def read_last_line(path):
         return json.loads(lines.read().splitlines()[-1])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def data_dir(grammar_corpus):
     return grammar_corpus(300)
 
@@ -42,7 +54,7 @@ def train(framework, data_dir, folder, *more):
     return os.path.join(folder, "ck")
 
 
-@pytest.fixture(scope="module", params=FRAMEWORKS)
+@pytest.fixture(scope="session", params=FRAMEWORKS)
 def two_epochs(request, trained):
     """(framework, run folder, checkpoint folder): two epochs of the script,
     batching as it does by default (tests/conftest.py)."""
@@ -74,20 +86,21 @@ def test_the_folder_keeps_the_last_epoch_and_the_best(tmp_path):
     assert best_epoch([{"epoch": 1, "valid_ppl": None}]) is None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def best_earlier(data_dir, tmp_path_factory):
     """(run folder, checkpoint, the test line of epoch 1 on its own) of a
     Fluid run whose best epoch (1) is not its last (2)."""
-    folder = str(tmp_path_factory.mktemp("best-earlier"))
-    first = train("fluid", data_dir, os.path.join(folder, "one"), "--epochs", "1")
-    shutil.copytree(first, os.path.join(folder, "two", "ck"))
-    marker = os.path.join(folder, "two", "ck", "checkpoint.json")
-    with open(marker, encoding="utf-8") as text:
-        saved = json.load(text)
-    saved["history"][0]["valid_ppl"] = 1.0  # no second epoch can beat it
-    with open(marker, "w", encoding="utf-8") as text:
-        json.dump(saved, text)
-    train("fluid", data_dir, os.path.join(folder, "two"), "--epochs", "2", "--resume")
+    def make(folder):
+        first = train("fluid", data_dir, os.path.join(folder, "one"), "--epochs", "1")
+        shutil.copytree(first, os.path.join(folder, "two", "ck"))
+        marker = os.path.join(folder, "two", "ck", "checkpoint.json")
+        with open(marker, encoding="utf-8") as text:
+            saved = json.load(text)
+        saved["history"][0]["valid_ppl"] = 1.0  # no second epoch can beat it
+        with open(marker, "w", encoding="utf-8") as text:
+            json.dump(saved, text)
+        train("fluid", data_dir, os.path.join(folder, "two"), "--epochs", "2", "--resume")
+    folder = str(made_once(tmp_path_factory, "best-earlier", make))
     return folder, os.path.join(folder, "two", "ck"), last_metrics(os.path.join(folder, "one"))
 
 
@@ -104,13 +117,23 @@ def test_a_run_reports_the_test_perplexity_of_its_best_epoch_too(best_earlier):
 # ---------------------------------------------------------- export and score
 
 
-@pytest.fixture(scope="module")
+def run_here_or_apart(script, framework, *args):
+    """SCRIPT.py ARGS, which writes or runs `framework`'s model: in this
+    process if that can run here (conftest.IN_PROCESS), else in its own; its stdout."""
+    if framework not in IN_PROCESS:
+        return succeeded(run(f"{script}.py", *args))
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        importlib.import_module(script).main(list(map(str, args)))
+    return printed.getvalue()
+
+
+@pytest.fixture(scope="session")
 def exported(two_epochs, tmp_path_factory):
     """(framework, run folder, export folder) of each script's trained checkpoint."""
     framework, folder, checkpoint = two_epochs
-    export = tmp_path_factory.mktemp(f"{framework}-export") / "export"
-    succeeded(run("export.py", "--checkpoint", checkpoint, "--out", export))
-    return framework, folder, export
+    made = made_once(tmp_path_factory, f"{framework}-export", lambda into: run_here_or_apart(
+        "export", framework, "--checkpoint", checkpoint, "--out", into / "export"))
+    return framework, folder, made / "export"
 
 
 def test_the_export_scores_the_test_split_as_training_did(exported, data_dir):
@@ -135,15 +158,18 @@ def test_the_export_scores_the_test_split_as_training_did(exported, data_dir):
         assert 0.5 * ppl < by_sentence < 1.5 * ppl
 
 
-def test_an_export_is_complete_or_absent(two_epochs, tmp_path):
-    _, _, original = two_epochs
+def test_an_export_is_complete_or_absent(two_epochs, tmp_path, capsys):
+    framework, _, original = two_epochs
     checkpoint = tmp_path / "ck"
     shutil.copytree(original, checkpoint)
     parameters = [name for name in os.listdir(checkpoint / "epoch2")
                   if not name.endswith((".pdmodel", ".pdopt", ".index"))][0]
     (checkpoint / "epoch2" / parameters).write_bytes(b"\x13\x37" * 100)
-    one_line_error(run("export.py", "--checkpoint", checkpoint, "--out", tmp_path / "export"),
-                   "cannot load the checkpoint in .* damaged")
+    args = ("--checkpoint", checkpoint, "--out", tmp_path / "export")
+    if framework in IN_PROCESS:
+        assert re.search("cannot load the checkpoint in .* damaged", refused(capsys, "export", *args))
+    else:
+        one_line_error(run("export.py", *args), "cannot load the checkpoint in .* damaged")
     assert sorted(os.listdir(tmp_path)) == ["ck"]
 
 
@@ -179,17 +205,25 @@ def test_generate_samples_one_sentence_a_line(best_earlier):
     assert set(words) <= vocabulary - {"<eos>"}
 
 
-def test_the_commands_refuse_in_one_line(tmp_path):
-    one_line_error(run("generate.py", "--checkpoint", tmp_path), "not a checkpoint folder")
-    one_line_error(run("export.py", "--checkpoint", tmp_path, "--out", tmp_path / "x"),
-                   "not a checkpoint folder")
-    one_line_error(run("convert.py", "--checkpoint", tmp_path, "--to", "keras", "--out",
-                       tmp_path / "x"), "not a checkpoint folder")
-    one_line_error(run("score.py", tmp_path, tmp_path / "text.txt"), "not a complete export")
+def refused(capsys, command, *args):
+    """The last stderr line of COMMAND.py's main(args), run in this process,
+    which must end in one error line and exit 1."""
+    code, last = cli_error(capsys, importlib.import_module(command).main, list(map(str, args)))
+    assert code == 1 and last.startswith("error:"), last
+    return last
+
+
+def test_the_commands_refuse_in_one_line(tmp_path, capsys):
+    assert "not a checkpoint folder" in refused(capsys, "generate", "--checkpoint", tmp_path)
+    assert "not a checkpoint folder" in refused(capsys, "export", "--checkpoint", tmp_path,
+                                                "--out", tmp_path / "x")
+    assert "not a checkpoint folder" in refused(capsys, "convert", "--checkpoint", tmp_path,
+                                                "--to", "keras", "--out", tmp_path / "x")
+    assert "not a complete export" in refused(capsys, "score", tmp_path, tmp_path / "text.txt")
     assert os.listdir(tmp_path) == []
 
 
-def test_a_trained_model_samples_its_grammar(learned, grammar_corpus, tmp_path):
+def test_a_trained_model_samples_its_grammar(learned, grammar_corpus, tmp_path, capsys):
     """Sentences of a model that learned the grammar mostly follow it; those
     of the same model untrained (one epoch at a tiny learning rate) do not.
     The same seed gives the same text. A prompt of no words is refused."""
@@ -198,9 +232,9 @@ def test_a_trained_model_samples_its_grammar(learned, grammar_corpus, tmp_path):
     # clipped by the norm of the whole gradient as in Fluid, learned the
     # grammar, and 55 left it half learned.
     learned = os.path.join(learned("tensorflow", "chunks")[0], "ck")
-    untrained = train("tensorflow", grammar_corpus(1000), str(tmp_path / "b"), "--model", "small",
-                      *TINY_MODEL, "--batching", "chunks", "--epochs", "1",
-                      "--learning_rate", "1e-6")
+    untrained = str(tmp_path / "untrained")
+    train_script("tensorflow", "--data_dir", grammar_corpus(1000), "--save_dir", untrained,
+                 *TINY_MODEL, "--batching", "chunks", "--epochs", "1", "--learning_rate", "1e-6")
 
     def share_grammatical(text):
         lines = text.splitlines()[:-1]
@@ -209,8 +243,8 @@ def test_a_trained_model_samples_its_grammar(learned, grammar_corpus, tmp_path):
     assert share_grammatical(sample) > 0.7
     assert share_grammatical(generate(untrained, "--words", "300", "--temperature", "0.7")) < 0.2
     assert generate(learned, "--words", "300", "--temperature", "0.7") == sample  # the same seed
-    one_line_error(run("generate.py", "--checkpoint", learned, "--prompt", "  "),
-                   "--prompt has no words")
+    assert "--prompt has no words" in refused(capsys, "generate", "--checkpoint", learned,
+                                              "--prompt", "  ")
 
 # ------------------------------------------------------------------- convert
 
@@ -230,11 +264,12 @@ def test_convert_around_the_circle_keeps_the_weights_and_the_perplexity(best_ear
     current = checkpoint
     for step, target in enumerate(CIRCLE[1:]):
         out = tmp_path / f"{step}-{target}"
-        printed = succeeded(run("convert.py", "--checkpoint", current, "--to", target,
-                                "--out", out))
+        printed = run_here_or_apart("convert", target, "--checkpoint", current, "--to",
+                                    target, "--out", out)
         command = printed.strip().splitlines()[-1].split()
         assert command[:2] == ["python", f"rnnlm_{target}.py"] and "--resume" in command
-        succeeded(run(*command[1:], "--device=cpu", f"--metrics_file={out}.jsonl"))
+        run_here_or_apart(f"rnnlm_{target}", target, *command[2:], "--device=cpu",
+                          f"--metrics_file={out}.jsonl")
         evaluated = read_last_line(f"{out}.jsonl")
         assert evaluated["best_epoch"] == 1
         for key in ("test_ppl", "best_test_ppl"):
@@ -250,13 +285,13 @@ def test_convert_around_the_circle_keeps_the_weights_and_the_perplexity(best_ear
             assert np.array_equal(back[name], value.astype(np.float32).astype(value.dtype)), name
 
 
-def test_convert_refuses_shapes_that_cannot_match(best_earlier, tmp_path):
+def test_convert_refuses_shapes_that_cannot_match(best_earlier, tmp_path, capsys):
     _, original, _ = best_earlier
     checkpoint = tmp_path / "ck"
     shutil.copytree(original, checkpoint)
     saved = json.loads((checkpoint / "checkpoint.json").read_text())
     saved["config"]["hidden_size"] = 3
     (checkpoint / "checkpoint.json").write_text(json.dumps(saved))
-    one_line_error(run("convert.py", "--checkpoint", checkpoint, "--to", "tensorflow",
-                       "--out", tmp_path / "out"), "the shapes cannot match")
+    assert "the shapes cannot match" in refused(capsys, "convert", "--checkpoint", checkpoint,
+                                                "--to", "tensorflow", "--out", tmp_path / "out")
     assert sorted(os.listdir(tmp_path)) == ["ck"]
