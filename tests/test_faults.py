@@ -1,6 +1,7 @@
 """Faults and recovery: every case in README's "Faults and recovery" section,
 in both training scripts, at the `test` preset. Nothing finished is lost, no
 number is silently wrong, and each fault ends with one line."""
+import fcntl
 import json
 import os
 import re
@@ -115,6 +116,32 @@ def test_a_folder_in_use_is_refused_and_freed_by_kill_9(framework, data_dir, tmp
     lines = train(framework, data_dir, tmp_path, "--resume", "--epochs", str(done + 1))
     assert [line.get("epoch") for line in lines] == [*range(1, done + 2), None]
     assert not [name for name in os.listdir(tmp_path / "ck") if name.endswith(".partial")]
+
+
+def test_the_folder_stays_locked_until_the_best_epoch_is_tested(two_epochs, data_dir,
+                                                                 monkeypatch):
+    """The best epoch (1, not the last) is restored from the folder and
+    tested while the run still holds its lock: no other run can take the
+    folder over in between."""
+    framework, folder = two_epochs
+    marker = folder / "ck" / MARKER
+    saved = json.loads(marker.read_text())
+    saved["history"][0]["valid_ppl"] = 1.0  # no later epoch can beat it
+    marker.write_text(json.dumps(saved))
+    held = []
+    restore = SCRIPTS[framework].restore_checkpoint
+
+    def restore_and_check_the_lock(*args):
+        with open(folder / "ck" / ".lock") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held.append(False)
+            except BlockingIOError:
+                held.append(True)
+        return restore(*args)
+    monkeypatch.setattr(SCRIPTS[framework], "restore_checkpoint", restore_and_check_the_lock)
+    lines = train(framework, data_dir, folder, "--resume", "--epochs", "3")
+    assert lines[-1]["best_epoch"] == 1 and held == [True, True]  # the resumed epoch, the best
 
 
 # 2. Resume checks that the checkpoint fits.
