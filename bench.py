@@ -48,7 +48,7 @@ from config import (
 )
 from ptb import corpus
 from ptb.batching import Batches, make_batches
-from training.errors import run_cli
+from training.errors import child_error, run_cli
 from training.reports import (
     framework_versions,
     machine_summary,
@@ -355,7 +355,7 @@ def measure_in_subprocess(framework, batching, model, args):
     print(f"measuring {framework}/{batching} {model} ...", flush=True)
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        last = child_error(result.stderr, "no output")
         return dict(framework=framework, batching=batching, model=model, error=last)
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -134,18 +134,18 @@ def build_parser(framework):
         epilog=WORKERS_HELP[framework] + ".",
         formatter_class=DefaultsHelpFormatter)
     add = parser.add_argument
-    add("--model", choices=sorted(PRESETS), default="small",
+    add("--model", choices=sorted(PRESETS), default=Config.model,
         help="preset of Zaremba et al. (2014): test is tiny, small/medium/large as in the paper")
-    add("--data_dir", type=existing_dir, default="data",
+    add("--data_dir", type=existing_dir, default=Config.data_dir,
         help="folder with ptb.train.txt, ptb.valid.txt, ptb.test.txt")
     add("--batching", choices=["sentences", "chunks"], default=DEFAULT_BATCHING[framework],
         help="sentences: whole sentences, state reset for each; "
              "chunks: fixed num_steps pieces of the text, state carried")
-    add("--device", choices=["auto", "cpu", "gpu"], default="auto",
+    add("--device", choices=["auto", "cpu", "gpu"], default=Config.device,
         help="auto uses a GPU when the build and the machine have one")
     add("--threads", type=positive_int,
         help="CPU threads for the math (default: one per core)")
-    add("--epochs", type=positive_int, dest="max_max_epoch",
+    add("--epochs", type=positive_int, dest="max_max_epoch", metavar="N",
         help="epochs in all (default: the preset's)")
     add("--batch_size", type=positive_int, help="mini-batch size (default: the preset's)")
     add("--learning_rate", type=positive_float,
@@ -160,10 +160,10 @@ def build_parser(framework):
         help="chunk length for chunk batching (default: the preset's)")
     add("--keep_prob", type=probability,
         help="1 - dropout rate; 1 turns dropout off (default: the preset's)")
-    add("--seed", type=int, default=1, help="random seed for weights, shuffling and dropout")
+    add("--seed", type=int, default=Config.seed, help="random seed for weights, shuffling and dropout")
     add("--save_dir", default=None,
         help="folder for a checkpoint after each epoch (default: checkpoints/FRAMEWORK-MODEL)")
-    add("--metrics_file", default="",
+    add("--metrics_file", default=Config.metrics_file,
         help="write JSON lines here: one per epoch, then the test result")
     start = parser.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true",

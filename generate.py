@@ -22,7 +22,7 @@ from ptb.corpus import EOS, UNK
 from ptb.errors import UserError
 from trained.exported import Exported
 from trained.saved import open_checkpoint
-from training.errors import run_cli
+from training.errors import child_error, run_cli
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -49,8 +49,7 @@ def exported_copy(checkpoint, best, folder):
                "--out", out, *(["--best"] if best else [])]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
-        lines = result.stderr.strip().splitlines() or [f"export.py exited {result.returncode}"]
-        raise UserError(lines[-1].removeprefix("error: "))
+        raise UserError(child_error(result.stderr, f"export.py exited {result.returncode}"))
     return Exported(out)
 
 

@@ -13,11 +13,11 @@ import collections
 import functools
 
 import load_data_fluid
+from compat.devices import paddle_uses_gpu
 from compat.paddle_fluid import GradientClipByGlobalNorm, dynamic_lstm, fc, paddle, reduce_sum
 from config import cpu_threads, learning_rate_at, parse_config
 from distributed.fluid import one_worker_only
 from ptb.batching import make_batches
-from ptb.errors import UserError
 from training.errors import run_cli, stops_deferred
 from training.progress import Progress
 from training.run import Run
@@ -126,13 +126,7 @@ def set_learning_rate(trainer, epoch):
 
 def choose_place(device):
     """CUDAPlace(0) or CPUPlace() for --device auto|cpu|gpu."""
-    has_gpu = paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
-    if device == "gpu" and not has_gpu:
-        raise UserError("--device gpu: this PaddlePaddle build has no CUDA or no GPU is visible; "
-                        "install Paddle's GPU build on a GPU machine (README), or use --device cpu")
-    place = paddle.CUDAPlace(0) if has_gpu and device != "cpu" else paddle.CPUPlace()
-    print(f"device: {'GPU 0' if isinstance(place, paddle.CUDAPlace) else 'CPU'}")
-    return place
+    return paddle.CUDAPlace(0) if paddle_uses_gpu(paddle, device) else paddle.CPUPlace()
 
 
 def create_executor(place, config):

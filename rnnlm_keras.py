@@ -17,11 +17,11 @@ guide to writing a training loop from scratch shows.
 import collections
 
 import load_data_tf
+from compat.devices import tensorflow_device
 from compat.keras3 import keras, tf
 from config import cpu_threads, learning_rate_at, parse_config
 from distributed.keras import ONE_WORKER, join_workers
 from ptb.batching import make_batches
-from ptb.errors import UserError
 from training.errors import run_cli, stops_deferred
 from training.progress import Progress
 from training.run import Run
@@ -135,15 +135,7 @@ def choose_device(config):
     """'/GPU:0' or '/CPU:0' for --device auto|cpu|gpu; cpu hides the GPUs."""
     tf.config.threading.set_intra_op_parallelism_threads(cpu_threads(config))
     tf.config.threading.set_inter_op_parallelism_threads(cpu_threads(config))
-    has_gpu = bool(tf.config.list_physical_devices("GPU"))
-    if config.device == "gpu" and not has_gpu:
-        raise UserError("--device gpu: this TensorFlow build has no CUDA or no GPU is visible; "
-                        "install tensorflow[and-cuda] on a GPU machine, or use --device cpu")
-    if config.device == "cpu" and has_gpu:
-        tf.config.set_visible_devices([], "GPU")
-    name = "/GPU:0" if has_gpu and config.device != "cpu" else "/CPU:0"
-    print(f"device: {'GPU 0' if name == '/GPU:0' else 'CPU'}")
-    return name
+    return tensorflow_device(tf, config.device)
 
 # ------------------------------------------------------------- training code
 

@@ -14,11 +14,11 @@ import collections
 import functools
 
 import load_data_tf
+from compat.devices import paddle_uses_gpu
 from compat.paddle_dygraph import paddle
 from config import cpu_threads, learning_rate_at, parse_config
 from distributed.paddle import ONE_WORKER, join_workers
 from ptb.batching import make_batches
-from ptb.errors import UserError
 from training.errors import run_cli, stops_deferred
 from training.progress import Progress
 from training.run import Run
@@ -97,14 +97,9 @@ def set_learning_rate(trainer, epoch):
 
 def choose_device(config):
     """'gpu:0' or 'cpu' for --device auto|cpu|gpu, set as Paddle's device."""
-    has_gpu = paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
-    if config.device == "gpu" and not has_gpu:
-        raise UserError("--device gpu: this PaddlePaddle build has no CUDA or no GPU is visible; "
-                        "install Paddle's GPU build on a GPU machine (README), or use --device cpu")
-    device = "gpu:0" if has_gpu and config.device != "cpu" else "cpu"
+    device = "gpu:0" if paddle_uses_gpu(paddle, config.device) else "cpu"
     paddle.set_device(device)
     paddle.base.core.set_num_threads(cpu_threads(config))
-    print(f"device: {'GPU 0' if device == 'gpu:0' else 'CPU'}")
     return device
 
 # ------------------------------------------------------------- training code

@@ -12,11 +12,11 @@ section by section.
 import collections
 
 import load_data_tf
+from compat.devices import tensorflow_device
 from compat.tf_v1 import tf
 from config import cpu_threads, learning_rate_at, parse_config
 from distributed.tf_v1 import ONE_WORKER, join_workers
 from ptb.batching import make_batches
-from ptb.errors import UserError
 from training.errors import run_cli, stops_deferred
 from training.progress import Progress
 from training.run import Run
@@ -140,15 +140,7 @@ def set_learning_rate(trainer, config, epoch):
 
 def choose_device(device):
     """'/GPU:0' or '/CPU:0' for --device auto|cpu|gpu; cpu hides the GPUs."""
-    has_gpu = bool(tf.config.list_physical_devices("GPU"))
-    if device == "gpu" and not has_gpu:
-        raise UserError("--device gpu: this TensorFlow build has no CUDA or no GPU is visible; "
-                        "install tensorflow[and-cuda] on a GPU machine, or use --device cpu")
-    if device == "cpu" and has_gpu:
-        tf.config.set_visible_devices([], "GPU")
-    name = "/GPU:0" if has_gpu and device != "cpu" else "/CPU:0"
-    print(f"device: {'GPU 0' if name == '/GPU:0' else 'CPU'}")
-    return name
+    return tensorflow_device(tf, device)
 
 
 def create_session(graph, config, workers):

@@ -21,6 +21,7 @@ import tempfile
 
 from config import PRESETS, Config
 from ptb.errors import UserError
+from training.errors import child_error
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # TensorFlow's PTB tutorial (ptb_word_lm.py): words/s on one Titan X.
@@ -79,7 +80,7 @@ def one_epoch(script, batching, workers, model, data_dir):
                                 capture_output=True, text=True)
         if result.returncode != 0:
             raise UserError(f"{script} on {workers} workers failed: "
-                            f"{(result.stderr.strip().splitlines() or ['?'])[-1]}")
+                            f"{child_error(result.stderr, f'exit {result.returncode}')}")
         with open(metrics, encoding="utf-8") as lines:
             return json.loads(lines.readline())
 

@@ -25,7 +25,7 @@ import os
 from ptb.batching import Batches, count_batches, make_batches
 from ptb.errors import UserError
 from training.errors import stops_deferred
-from training.run import OneWorker, global_batches
+from training.run import OneWorker, global_batch_config
 
 # A collective that waits longer than this has lost a worker. It must
 # outlast worker 0's test evaluation at the end, which the others wait for.
@@ -54,7 +54,7 @@ class Workers(OneWorker):
 
     def batches(self, loader, sentences, vocab, config, seed):
         """This worker's part of each full global batch of an epoch (load_data_tf's arrays)."""
-        whole = global_batches(config)
+        whole = global_batch_config(config)
         batches = make_batches(loader, sentences, vocab, whole, seed)
         return Batches(lambda: shares(batches, config.batch_size, self.rank, self.count),
                        count_batches(sentences, whole, drop_remainder=True))

@@ -3,17 +3,25 @@ import pytest
 import config
 
 
-def test_presets_are_the_tutorials():
-    small = config.parse_config([], "fluid")
-    assert (small.num_layers, small.hidden_size, small.num_steps, small.batch_size) == (2, 200, 20, 20)
-    assert (small.max_epoch, small.max_max_epoch, small.keep_prob) == (4, 13, 1.0)
-    medium = config.parse_config(["--model", "medium"], "fluid")
-    assert (medium.hidden_size, medium.num_steps, medium.keep_prob, medium.lr_decay) == (650, 35, 0.5, 0.8)
-    assert (medium.max_epoch, medium.max_max_epoch, medium.init_scale) == (6, 39, 0.05)
-    large = config.parse_config(["--model", "large"], "tensorflow")
-    assert (large.hidden_size, large.keep_prob, large.max_grad_norm) == (1500, 0.35, 10.0)
-    assert (large.max_epoch, large.max_max_epoch) == (14, 55)
-    assert large.lr_decay == pytest.approx(1 / 1.15)
+def test_each_preset_sets_only_what_differs_from_the_base_and_every_one_applies():
+    """Presets override the base rather than repeat it, and no flag's
+    default overrides a preset: what --model NAME resolves to is its preset."""
+    base = config.Config()
+    for name, preset in config.PRESETS.items():
+        assert all(getattr(base, key) != value for key, value in preset.items()), name
+        for framework in config.FRAMEWORKS:
+            resolved = config.parse_config(["--model", name], framework)
+            assert {key: getattr(resolved, key) for key in preset} == preset, (name, framework)
+
+
+def test_the_help_shows_the_config_defaults(capsys):
+    with pytest.raises(SystemExit):
+        config.parse_config(["--help"], "tensorflow")
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--max_sentence_length MAX_SENTENCE_LENGTH batching by sentences" in text
+    assert f"(default: {config.Config.max_sentence_length})" in text
+    assert "--epochs N epochs in all" in text and "MAX_MAX_EPOCH" not in text
+    assert "(default: chunks)" in text  # the script's own batching
 
 
 def test_flags_override_the_preset():

@@ -22,7 +22,7 @@ from tests.conftest import REPO, made_once
 from tests.corpora import write_grammar_corpus
 from trained import layout
 from trained.saved import open_checkpoint
-from training.run import global_batches
+from training.run import global_batch_config
 
 BATCH = 7  # each worker's; 2 workers make global batches of 14
 # Corpora whose training splits batch into global batches of 14 rows or
@@ -72,7 +72,7 @@ def test_a_worker_counts_the_batches_it_is_given(batching, tmp_path):
     config = Config(batching=batching, batch_size=BATCH, num_steps=5, workers=2)
     for rank in (0, 1):
         batches = Workers(rank, 2).batches(load_data_tf, data.train, data.vocab, config, seed=1)
-        assert len(list(batches)) == len(batches) < count_batches(data.train, global_batches(config))
+        assert len(list(batches)) == len(batches) < count_batches(data.train, global_batch_config(config))
 
 
 def launch(framework, *args):

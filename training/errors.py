@@ -42,6 +42,13 @@ def describe_stop(stop):
     return f"stopped by {'SIGTERM' if isinstance(stop, Terminated) else 'Ctrl-C'}"
 
 
+def child_error(stderr, fallback):
+    """What a child process failed with: the last line it printed on stderr,
+    without its `error: `, or `fallback` if it printed nothing."""
+    lines = stderr.strip().splitlines()
+    return lines[-1].removeprefix("error: ") if lines else fallback
+
+
 def run_cli(main, argv=None):
     """Call main(argv). A UserError ends the program with one line on stderr
     and exit 1; Ctrl-C or SIGTERM that main lets through, with one line and

@@ -54,7 +54,7 @@ class OneWorker:
 ONE_WORKER = OneWorker()
 
 
-def global_batches(config):
+def global_batch_config(config):
     """The config whose batch_size is the global batch's: every worker's batches."""
     return dataclasses.replace(config, batch_size=config.batch_size * config.workers)
 
@@ -62,7 +62,7 @@ def global_batches(config):
 def evaluation_config(config):
     """The config to evaluate with: batched as one worker with the global
     batch would, so that N workers report the numbers of that one worker."""
-    return dataclasses.replace(global_batches(config), workers=1)
+    return dataclasses.replace(global_batch_config(config), workers=1)
 
 
 class Run:
@@ -77,7 +77,7 @@ class Run:
         self.data = corpus.load_corpus(config.data_dir)
         self.config = dataclasses.replace(config, vocab_size=len(self.data.vocab),
                                           workers=workers.count)
-        check_batch_size(self.data.train, global_batches(self.config))
+        check_batch_size(self.data.train, global_batch_config(self.config))
         self.eval_config = evaluation_config(self.config)
         self.checkpoints = CheckpointFolder(config.save_dir,
                                             run_identity(framework, self.config, self.data.vocab),
