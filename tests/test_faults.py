@@ -120,13 +120,13 @@ def test_a_folder_in_use_is_refused_and_freed_by_kill_9(framework, data_dir, tmp
 
 def test_the_folder_stays_locked_until_the_best_epoch_is_tested(two_epochs, data_dir,
                                                                  monkeypatch):
-    """The best epoch (1, not the last) is restored from the folder and
+    """The best epoch (2, not the last, 3) is restored from the folder and
     tested while the run still holds its lock: no other run can take the
     folder over in between."""
     framework, folder = two_epochs
     marker = folder / "ck" / MARKER
     saved = json.loads(marker.read_text())
-    saved["history"][0]["valid_ppl"] = 1.0  # no later epoch can beat it
+    saved["history"][1]["valid_ppl"] = 1.0  # no later epoch can beat it
     marker.write_text(json.dumps(saved))
     held = []
     restore = SCRIPTS[framework].restore_checkpoint
@@ -141,7 +141,7 @@ def test_the_folder_stays_locked_until_the_best_epoch_is_tested(two_epochs, data
         return restore(*args)
     monkeypatch.setattr(SCRIPTS[framework], "restore_checkpoint", restore_and_check_the_lock)
     lines = train(framework, data_dir, folder, "--resume", "--epochs", "3")
-    assert lines[-1]["best_epoch"] == 1 and held == [True, True]  # the resumed epoch, the best
+    assert lines[-1]["best_epoch"] == 2 and held == [True, True]  # the resumed epoch, the best
 
 
 # 2. Resume checks that the checkpoint fits.
