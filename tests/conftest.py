@@ -8,6 +8,7 @@ and reuses it.
 """
 import contextlib
 import fcntl
+import importlib
 import json
 import os
 import pickle
@@ -15,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -75,11 +77,22 @@ def read_metrics(path):
 
 def train_script(framework, *args):
     """rnnlm_FRAMEWORK.py with `args`: in this process if it can, else in its own."""
+    train_runs(framework, args)
+
+
+def train_runs(framework, *runs):
+    """rnnlm_FRAMEWORK.py once with each of `runs` (argument lists), one
+    after another: in this process if it can, else together in one of their
+    own (tests/run_apart.py), on the CPU."""
+    runs = [["--device", "cpu", *map(str, args)] for args in runs]
     if framework in IN_PROCESS:
-        import importlib
-        importlib.import_module(f"rnnlm_{framework}").main(list(map(str, args)))
-    else:
-        succeeded(run_command(f"rnnlm_{framework}.py", "--device", "cpu", *args))
+        for args in runs:
+            importlib.import_module(f"rnnlm_{framework}").main(args)
+        return
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as job:
+        json.dump(runs, job)
+        job.flush()
+        succeeded(run_command("-m", "tests.run_apart", framework, job.name))
 
 
 @contextlib.contextmanager
@@ -127,15 +140,16 @@ def grammar_corpus(tmp_path_factory):
 def learned(tmp_path_factory, grammar_corpus):
     """learned(framework, batching) -> (run folder, metrics lines) of five
     epochs of a small model on a 1000-line grammar corpus: a model that has
-    learned the grammar."""
+    learned the grammar. Both batchings of a framework are trained together."""
     def run(framework, batching):
         data_dir = grammar_corpus(1000)
 
         def train(folder):
-            train_script(framework, "--data_dir", data_dir, "--save_dir", folder / "ck",
-                         "--metrics_file", folder / "metrics.jsonl", *TINY_MODEL,
-                         "--epochs", "5", "--batching", batching)
-        folder = made_once(tmp_path_factory, f"learned-{framework}-{batching}", train)
+            train_runs(framework, *([
+                "--data_dir", data_dir, "--save_dir", folder / way / "ck", "--metrics_file",
+                folder / way / "metrics.jsonl", *TINY_MODEL, "--epochs", "5", "--batching", way]
+                for way in ("chunks", "sentences")))
+        folder = made_once(tmp_path_factory, f"learned-{framework}", train) / batching
         return str(folder), read_metrics(folder / "metrics.jsonl")
     return run
 

@@ -18,7 +18,7 @@ from config import Config
 from distributed.shards import Workers, shares
 from ptb import corpus
 from ptb.batching import count_batches
-from tests.conftest import REPO, made_once
+from tests.conftest import REPO, made_once, train_runs
 from tests.corpora import write_grammar_corpus
 from trained import layout
 from trained.saved import open_checkpoint
@@ -34,6 +34,11 @@ EVEN = 2 * BATCH
 @pytest.fixture(scope="session")
 def data_dir(grammar_corpus):
     return grammar_corpus(294, even_for=EVEN)
+
+
+@pytest.fixture(scope="session")
+def larger_data_dir(grammar_corpus):
+    return grammar_corpus(994, even_for=EVEN)
 
 
 def arange_batches(rows, steps, tail=0):
@@ -120,12 +125,31 @@ def two_workers(tmp_path_factory, data_dir):
     return run_folder
 
 
-@pytest.mark.parametrize("framework, batching", [("tensorflow", "chunks"), ("keras", "sentences"),
-                                                 ("paddle", "sentences")])
-def test_two_workers_update_as_one_worker_with_their_global_batch(framework, batching, data_dir,
-                                                                 two_workers, tmp_path):
-    two, one = two_workers(framework, batching), str(tmp_path / "one")
-    run([sys.executable, f"rnnlm_{framework}.py", *flags(data_dir, one, batching, 2 * BATCH)])
+# How each framework's one-epoch runs batch; all three train by chunks for two epochs.
+ONE_EPOCH_BATCHING = {"tensorflow": "chunks", "keras": "sentences", "paddle": "sentences"}
+LARGER = ["--hidden_size", "16", "--num_steps", "5", "--epochs", "2"]
+
+
+@pytest.fixture(scope="session")
+def one_worker(tmp_path_factory, data_dir, larger_data_dir):
+    """one_worker(framework) -> the folder of the one-worker runs with batch
+    2 x BATCH that two workers must match: one/ (one epoch at the `test`
+    preset) and larger/ (LARGER), made in one process."""
+    def run_folder(framework):
+        def train(folder):
+            train_runs(framework,
+                       flags(data_dir, str(folder / "one"), ONE_EPOCH_BATCHING[framework],
+                             2 * BATCH),
+                       flags(larger_data_dir, str(folder / "larger"), "chunks", 2 * BATCH,
+                             *LARGER))
+        return made_once(tmp_path_factory, f"one-worker-{framework}", train)
+    return run_folder
+
+
+@pytest.mark.parametrize("framework, batching", list(ONE_EPOCH_BATCHING.items()))
+def test_two_workers_update_as_one_worker_with_their_global_batch(framework, batching,
+                                                                 two_workers, one_worker):
+    two, one = two_workers(framework, batching), str(one_worker(framework) / "one")
     (config_two, after_two), (config_one, after_one) = weights(two, framework), weights(one, framework)
     assert (config_two.workers, config_one.workers) == (2, 1)
     for name, value in after_one.items():
@@ -137,24 +161,16 @@ def test_two_workers_update_as_one_worker_with_their_global_batch(framework, bat
     assert test_two["test_ppl"] == pytest.approx(test_one["test_ppl"], rel=1e-4)
 
 
-@pytest.fixture(scope="session")
-def larger_data_dir(grammar_corpus):
-    return grammar_corpus(994, even_for=EVEN)
-
-
 @pytest.mark.parametrize("framework", ["tensorflow", "keras", "paddle"])
 def test_two_workers_stay_one_worker_over_a_few_hundred_steps(framework, larger_data_dir,
-                                                              tmp_path):
+                                                              one_worker, tmp_path):
     """A larger model for two epochs of chunks, 186 steps, clipped at first:
     rounding apart, 2 workers still hold 1 worker's weights and report its
     numbers. One worker clipped by another norm than two (TensorFlow's and
     Keras's IndexedSlices) and worker 0 evaluated with its own rows only:
     1-2% apart after two epochs."""
-    two, one = str(tmp_path / "two"), str(tmp_path / "one")
-    larger = ["--hidden_size", "16", "--num_steps", "5", "--epochs", "2"]
-    run(launch(framework, *flags(larger_data_dir, two, "chunks", BATCH, *larger)))
-    run([sys.executable, f"rnnlm_{framework}.py",
-         *flags(larger_data_dir, one, "chunks", 2 * BATCH, *larger)])
+    two, one = str(tmp_path / "two"), str(one_worker(framework) / "larger")
+    run(launch(framework, *flags(larger_data_dir, two, "chunks", BATCH, *LARGER)))
     (_, after_two), (_, after_one) = weights(two, framework), weights(one, framework)
     for name, value in after_one.items():
         np.testing.assert_allclose(after_two[name], value, rtol=0, atol=1e-4, err_msg=name)

@@ -194,8 +194,9 @@ def generate(checkpoint, *flags):
 
 
 def test_generate_samples_one_sentence_a_line(best_earlier):
-    """Through a Fluid export and paddle.inference; the grammar test below
-    samples through a SavedModel."""
+    """Through a Fluid export (LoD, paddle.inference); the grammar test below
+    samples through Paddle 3's (paddle.jit.save). The runtimes of the
+    SavedModels are the export tests' above."""
     _, checkpoint, _ = best_earlier
     text = generate(checkpoint, "--words", "40", "--seed", "3", "--prompt", "the cat zebra")
     assert text.startswith("the cat <unk> ")  # the prompt, its unknown word as <unk>
@@ -228,12 +229,12 @@ def test_a_trained_model_samples_its_grammar(learned, grammar_corpus, tmp_path, 
     of the same model untrained (one epoch at a tiny learning rate) do not.
     The same seed gives the same text. A prompt of no words is refused."""
     grammar = re.compile(r"(the|a) \w+ (sees the|likes a|finds the|hears a) \w+( \w+)?")
-    # Five epochs on 1000 lines (160 steps; tests/conftest.py): 88 steps,
+    # Five epochs on 1000 lines (about 170 steps; tests/conftest.py): 88 steps,
     # clipped by the norm of the whole gradient as in Fluid, learned the
     # grammar, and 55 left it half learned.
-    learned = os.path.join(learned("tensorflow", "chunks")[0], "ck")
+    learned = os.path.join(learned("paddle", "chunks")[0], "ck")
     untrained = str(tmp_path / "untrained")
-    train_script("tensorflow", "--data_dir", grammar_corpus(1000), "--save_dir", untrained,
+    train_script("paddle", "--data_dir", grammar_corpus(1000), "--save_dir", untrained,
                  *TINY_MODEL, "--batching", "chunks", "--epochs", "1", "--learning_rate", "1e-6")
 
     def share_grammatical(text):

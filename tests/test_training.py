@@ -11,7 +11,15 @@ import rnnlm_fluid
 import rnnlm_tensorflow
 from ptb import corpus
 from ptb.errors import UserError
-from tests.conftest import TINY_MODEL, TODAYS, cli_error, one_line_error, read_metrics, run_command
+from tests.conftest import (
+    TINY_MODEL,
+    TODAYS,
+    cli_error,
+    one_line_error,
+    read_metrics,
+    run_command,
+    train_runs,
+)
 from tests.corpora import unigram_perplexity
 
 SCRIPTS = {"fluid": rnnlm_fluid, "tensorflow": rnnlm_tensorflow}
@@ -81,9 +89,10 @@ def test_resume_continues_and_reproduces(five_epochs, data_dir, tmp_path):
     """Two epochs, then --resume to five: the numbers of five in one go. The
     first run's test line is dropped: the metrics file matches the checkpoints."""
     framework, batching, straight = five_epochs
-    train(framework, data_dir, str(tmp_path), "--epochs", "2", "--batching", batching)
-    resumed = train(framework, data_dir, str(tmp_path), "--epochs", "5", "--batching", batching,
-                    "--resume")
+    run = ["--data_dir", data_dir, "--save_dir", tmp_path / "ck", "--metrics_file",
+           tmp_path / "metrics.jsonl", *TINY_MODEL, "--batching", batching]
+    train_runs(framework, [*run, "--epochs", "2"], [*run, "--epochs", "5", "--resume"])
+    resumed = read_metrics(tmp_path / "metrics.jsonl")
     assert [line.get("epoch") for line in resumed] == [1, 2, 3, 4, 5, None]
     for mine, theirs in zip(resumed[2:], straight[2:]):
         for key in ("train_ppl", "valid_ppl", "test_ppl"):
