@@ -198,7 +198,8 @@ def test_a_resumed_pair_continues_and_another_number_of_workers_is_refused(frame
 
 
 def test_a_worker_that_dies_stops_the_others_with_one_line(data_dir, tmp_path):
-    command = launch("tensorflow", *flags(data_dir, str(tmp_path), "chunks", 1, "--epochs", "1000"))
+    command = launch("tensorflow", *flags(data_dir, str(tmp_path), "chunks", BATCH,
+                                          "--epochs", "1000"))
     launcher = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
     for line in launcher.stdout:  # worker 0 prints the epoch lines
