@@ -1,1 +1,2 @@
-"""What every training run shares, framework-free: its lifecycle (run.py), errors, progress, reports, checkpoints, state."""
+"""What every training run shares, framework-free: its lifecycle (run.py), errors,
+progress, reports, checkpoints, state."""
