@@ -41,13 +41,8 @@ class Workers(shards.Workers, OneWorker):
         return self.strategy.run(step, args=args)
 
     def global_gradient(self, grads, max_grad_norm):
-        """The workers' mean gradient, the global batch's, clipped; divided by
-        the workers, as the optimizer sums them again (its own clipping of
-        each worker's part then leaves it as it is)."""
-        context = tf.distribute.get_replica_context()
-        summed = context.all_reduce(tf.distribute.ReduceOp.SUM, grads, options=self.options)
-        clipped, _ = tf.clip_by_global_norm([grad / self.count for grad in summed], max_grad_norm)
-        return [grad / self.count for grad in clipped]
+        return shards.tensorflow_global_gradient(tf, grads, self.count, max_grad_norm,
+                                                 self.options)
 
     def all_reduce(self, values):
         mine = self.strategy.run(tf.identity, args=(tf.constant(values, tf.float64),))

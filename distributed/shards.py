@@ -60,6 +60,18 @@ class Workers(OneWorker):
                        count_batches(sentences, whole, drop_remainder=True))
 
 
+def tensorflow_global_gradient(tf, grads, count, max_grad_norm, options):
+    """For TensorFlow's two engines (`tf` in the mode of either): the
+    workers' mean gradient, the global batch's, clipped; then divided by the
+    workers, as a v1 or a Keras optimizer in a replica context sums the
+    replicas' gradients again (its own clipping of this part, if any, then
+    leaves it as it is)."""
+    context = tf.distribute.get_replica_context()
+    summed = context.all_reduce(tf.distribute.ReduceOp.SUM, grads, options=options)
+    clipped, _ = tf.clip_by_global_norm([grad / count for grad in summed], max_grad_norm)
+    return [grad / count for grad in clipped]
+
+
 def shares(batches, batch_size, rank, count):
     """Yield worker `rank`'s rows of each global batch of `count` x
     `batch_size` rows, dropping the batches that have fewer."""

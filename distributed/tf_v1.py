@@ -65,12 +65,8 @@ class Workers(shards.Workers, OneWorker):
         return context.all_reduce(tf.distribute.ReduceOp.SUM, values, options=self.options)
 
     def global_gradient(self, grads, max_grad_norm):
-        """The workers' mean gradient, the global batch's, clipped; divided by
-        the workers, as a v1 optimizer in a replica context sums them again
-        (the clipping that follows leaves it as it is)."""
-        mean = [grad / self.count for grad in self._all_reduce_sum(grads)]
-        clipped, _ = tf.clip_by_global_norm(mean, max_grad_norm)
-        return [grad / self.count for grad in clipped]
+        return shards.tensorflow_global_gradient(tf, grads, self.count, max_grad_norm,
+                                                 self.options)
 
     def session_options(self, options):
         options.MergeFrom(self.proto)

@@ -55,7 +55,8 @@ class Progress:
     def __init__(self, label, total_batches, log_lines, stream=None):
         self.label = label
         self.total_batches = total_batches
-        self.stream = stream or sys.stdout  # now: a worker other than worker 0 silences it
+        # Looked up now: a worker other than worker 0 has it silenced (training.run).
+        self.stream = stream or sys.stdout
         self.is_terminal = self.stream.isatty()
         self.every = max(1, total_batches // log_lines) if log_lines else None
         self.cost = 0.0
