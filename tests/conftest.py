@@ -6,6 +6,7 @@ own session fixtures; but they share one base folder: `made_once` makes a
 thing there once, whichever worker asks first, and the other waits for it
 and reuses it.
 """
+import collections
 import contextlib
 import fcntl
 import importlib
@@ -89,10 +90,25 @@ def train_runs(framework, *runs):
         for args in runs:
             importlib.import_module(f"rnnlm_{framework}").main(args)
         return
+    succeeded(run_apart(framework, runs))
+
+
+def tried_runs(framework, *runs):
+    """Each of `runs` of a today's-API script, made whether or not the
+    earlier ones failed, in one process: for each, its returncode and stderr."""
+    result = run_apart(framework, [["--device", "cpu", *map(str, args)] for args in runs],
+                       "--each")
+    return [Finished(code, stderr) for code, stderr in json.loads(last_line(succeeded(result)))]
+
+
+Finished = collections.namedtuple("Finished", "returncode stderr")
+
+
+def run_apart(framework, runs, *options):
     with tempfile.NamedTemporaryFile("w", suffix=".json") as job:
         json.dump(runs, job)
         job.flush()
-        succeeded(run_command("-m", "tests.run_apart", framework, job.name))
+        return run_command("-m", "tests.run_apart", framework, job.name, *options)
 
 
 @contextlib.contextmanager
@@ -138,18 +154,27 @@ def grammar_corpus(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def learned(tmp_path_factory, grammar_corpus):
-    """learned(framework, batching) -> (run folder, metrics lines) of five
-    epochs of a small model on a 1000-line grammar corpus: a model that has
-    learned the grammar. Both batchings of a framework are trained together."""
-    def run(framework, batching):
+    """learned(framework, batching, resumed=False) -> (run folder, metrics
+    lines) of five epochs of a small model on a 1000-line grammar corpus: a
+    model that has learned the grammar. resumed: the same five epochs in two
+    runs, two and then --resume to five. A framework's runs are made in one
+    process."""
+    def run(framework, batching, resumed=False):
         data_dir = grammar_corpus(1000)
 
+        def runs(folder):
+            for way in ("chunks", "sentences"):
+                flags = ["--data_dir", data_dir, *TINY_MODEL, "--batching", way]
+                for name, epochs in ((way, ["5"]), (f"{way}-resumed", ["2", "5"])):
+                    for index, last in enumerate(epochs):
+                        yield [*flags, "--save_dir", folder / name / "ck", "--metrics_file",
+                               folder / name / "metrics.jsonl", "--epochs", last,
+                               *(["--resume"] if index else [])]
+
         def train(folder):
-            train_runs(framework, *([
-                "--data_dir", data_dir, "--save_dir", folder / way / "ck", "--metrics_file",
-                folder / way / "metrics.jsonl", *TINY_MODEL, "--epochs", "5", "--batching", way]
-                for way in ("chunks", "sentences")))
-        folder = made_once(tmp_path_factory, f"learned-{framework}", train) / batching
+            train_runs(framework, *runs(folder))
+        name = f"{batching}-resumed" if resumed else batching
+        folder = made_once(tmp_path_factory, f"learned-{framework}", train) / name
         return str(folder), read_metrics(folder / "metrics.jsonl")
     return run
 

@@ -18,7 +18,7 @@ from compat.paddle_fluid import paddle
 from compat.tf_v1 import tf
 from ptb import corpus
 from ptb.errors import UserError
-from tests.conftest import REPO, one_line_error, run_command
+from tests.conftest import REPO, one_line_error, tried_runs
 from tests.corpora import write_grammar_corpus, write_split
 from tests.interrupting import calls_finished_before_the_stop
 from training.checkpoints import MARKER
@@ -321,16 +321,17 @@ def test_a_marker_naming_a_missing_epoch_or_unreadable_is_one_line(two_epochs, d
 @pytest.mark.parametrize("framework", TODAYS)
 def test_todays_scripts_refuse_a_damaged_checkpoint_and_stop_on_divergence(framework, data_dir,
                                                                            trained, tmp_path):
-    shutil.copytree(trained(framework), tmp_path, dirs_exist_ok=True)
-
-    def run(*more):
-        return run_command(f"rnnlm_{framework}.py", *flags(data_dir, tmp_path, *more))
-    diverged = run("--resume", "--epochs", "4", "--learning_rate", "1e6")
+    diverging, damaged = tmp_path / "diverging", tmp_path / "damaged"
+    for folder in (diverging, damaged):
+        shutil.copytree(trained(framework), folder)
+    (damaged / "ck" / "epoch2" / PARAMETERS[framework]).write_bytes(b"\x13\x37" * 100)
+    diverged, refused = tried_runs(
+        framework, flags(data_dir, diverging, "--resume", "--epochs", "4", "--learning_rate", "1e6"),
+        flags(data_dir, damaged, "--resume", "--epochs", "3"))
     assert diverged.returncode == 1 and "Traceback" not in diverged.stderr
     assert "epoch 3 train" in diverged.stderr and "diverged" in diverged.stderr
-    assert saved_epoch(tmp_path) == 2 and [line["epoch"] for line in metrics(tmp_path)] == [1, 2]
-    (tmp_path / "ck" / "epoch2" / PARAMETERS[framework]).write_bytes(b"\x13\x37" * 100)
-    one_line_error(run("--resume", "--epochs", "3"), "cannot load the checkpoint")
+    assert saved_epoch(diverging) == 2 and [line["epoch"] for line in metrics(diverging)] == [1, 2]
+    one_line_error(refused, "cannot load the checkpoint")
 
 
 # 8. An unusable --save_dir is refused at start-up.

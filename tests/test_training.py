@@ -18,7 +18,6 @@ from tests.conftest import (
     one_line_error,
     read_metrics,
     run_command,
-    train_runs,
 )
 from tests.corpora import unigram_perplexity
 
@@ -85,14 +84,11 @@ def test_metrics_follow_the_contract(five_epochs, data_dir):
     assert last["test_words"] == sum(len(words) + 1 for words in test_split)  # W + L
 
 
-def test_resume_continues_and_reproduces(five_epochs, data_dir, tmp_path):
+def test_resume_continues_and_reproduces(five_epochs, learned):
     """Two epochs, then --resume to five: the numbers of five in one go. The
     first run's test line is dropped: the metrics file matches the checkpoints."""
     framework, batching, straight = five_epochs
-    run = ["--data_dir", data_dir, "--save_dir", tmp_path / "ck", "--metrics_file",
-           tmp_path / "metrics.jsonl", *TINY_MODEL, "--batching", batching]
-    train_runs(framework, [*run, "--epochs", "2"], [*run, "--epochs", "5", "--resume"])
-    resumed = read_metrics(tmp_path / "metrics.jsonl")
+    _, resumed = learned(framework, batching, resumed=True)
     assert [line.get("epoch") for line in resumed] == [1, 2, 3, 4, 5, None]
     for mine, theirs in zip(resumed[2:], straight[2:]):
         for key in ("train_ppl", "valid_ppl", "test_ppl"):
