@@ -9,8 +9,8 @@ targets and divided by batch_size, uniform init, SGD with the preset's schedule 
 global-norm clipping. torch is not one of the project's requirements:
 
     python -m venv /tmp/torch && /tmp/torch/bin/pip install torch==2.13.0 numpy
-    /tmp/torch/bin/python experiments/pytorch_reference.py --data_dir ../shared/data/ptb-mini
-    /tmp/torch/bin/python experiments/pytorch_reference.py --data_dir ../shared/data/ptb-mini --one_bias
+    /tmp/torch/bin/python experiments/pytorch_reference.py --data_dir data/ptb-mini
+    /tmp/torch/bin/python experiments/pytorch_reference.py --data_dir data/ptb-mini --one_bias
 
 torch.nn.LSTM has two bias vectors per layer (b_ih and b_hh), both
 initialised in [-init_scale, init_scale] and both updated with the same

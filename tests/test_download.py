@@ -89,3 +89,26 @@ def test_unreadable_local_path_fails_cleanly(tmp_path, data_dir):
     result = run(data_dir, tmp_path / "nowhere.tgz")
     assert result.returncode != 0 and "cannot read" in result.stderr
     assert os.listdir(data_dir) == ["download.sh"]
+
+
+def test_mini_cuts_ptb_mini_from_the_download(data_dir):
+    shutil.copy(os.path.join(REPO, "data", "mini.sh"), data_dir)
+    lines = {"train": ["a b", "c"], "valid": ["v1", "v2", "v3", "v4"], "test": ["t1", "t2 t3"]}
+    for split, text in lines.items():
+        (data_dir / f"ptb.{split}.txt").write_text("".join(f" {line}\n" for line in text))
+    result = subprocess.run(["sh", "data/mini.sh"], cwd=data_dir.parent, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    mini = data_dir / "ptb-mini"
+    assert sorted(os.listdir(mini)) == FILES
+    assert (mini / "ptb.train.txt").read_text() == " t1\n t2 t3\n"  # PTB's test text
+    assert (mini / "ptb.valid.txt").read_text() == " v1\n v2\n"
+    assert (mini / "ptb.test.txt").read_text() == " v3\n v4\n"
+
+
+def test_mini_without_the_download_fails_in_one_line(data_dir):
+    shutil.copy(os.path.join(REPO, "data", "mini.sh"), data_dir)
+    result = subprocess.run(["sh", "data/mini.sh"], cwd=data_dir.parent, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1 and result.stderr.strip().endswith("run sh data/download.sh first")
+    assert sorted(os.listdir(data_dir)) == ["download.sh", "mini.sh"]
