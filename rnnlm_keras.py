@@ -16,6 +16,8 @@ guide to writing a training loop from scratch shows.
 """
 import collections
 
+import numpy as np
+
 import load_data_tf
 from compat.devices import tensorflow_device
 from compat.keras3 import keras, tf
@@ -63,6 +65,10 @@ class LanguageModel(keras.Model):
             x = self.dropout(x, training=training)  # [batch, steps, hidden]
             final_state.append((hidden, cell))
         return self.softmax(x), final_state
+
+    def zero_state(self, rows):
+        """Each layer's (hidden, cell) of zeros, `rows` of them."""
+        return [(np.zeros((rows, lstm.units), np.float32),) * 2 for lstm in self.lstms]
 
 
 def build_network(config):
@@ -149,10 +155,11 @@ def run_epoch(trainer, batches, label, training):
     for batch in batches:
         current_word, next_word, *lengths = batch
         lengths = lengths[0] if lengths else None
-        # The first batch gets [], and the model starts it from zeros.
+        # Zeros for the first batch, not an empty state: a step of one
+        # argument structure is traced once, not twice.
         with stops_deferred():  # a stop lands between batches, never inside the step
             cost, state = step(current_word, next_word, lengths,
-                               carried_state(state, len(current_word), ()))
+                               carried_state(state, len(current_word), trainer.model.zero_state(1)))
         state = state if lengths is None else None  # sentences start from zeros
         progress.update(float(cost), load_data_tf.batch_targets(batch),
                         computed_steps=current_word.size)

@@ -25,7 +25,6 @@ import pytest
 # load before TensorFlow's there: imported after them, Paddle segfaults.
 import compat.paddle_fluid  # noqa: F401  isort: skip
 import compat.tf_v1  # noqa: F401  isort: skip
-from tests import readme_commands
 from tests.corpora import write_grammar_corpus
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -193,12 +192,3 @@ def trained(tmp_path_factory, grammar_corpus):
                          "--epochs", "2")
         return str(made_once(tmp_path_factory, f"trained-{framework}", train))
     return run
-
-
-@pytest.fixture(scope="session")
-def readme_runs(tmp_path_factory):
-    """(the repository copy, the runs) of README's commands, each run as
-    written in that copy, once per session (tests/readme_commands.py)."""
-    folder = made_once(tmp_path_factory, "readme",
-                       lambda into: readme_commands.run_all(REPO, into))
-    return folder / "repo", readme_commands.read_runs(folder)
