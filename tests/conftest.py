@@ -14,7 +14,9 @@ import json
 import os
 import pickle
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -25,6 +27,8 @@ import pytest
 # load before TensorFlow's there: imported after them, Paddle segfaults.
 import compat.paddle_fluid  # noqa: F401  isort: skip
 import compat.tf_v1  # noqa: F401  isort: skip
+from config import FRAMEWORKS
+from tests import readme_commands
 from tests.corpora import write_grammar_corpus
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,9 +43,47 @@ TINY_MODEL = ["--num_layers", "1", "--hidden_size", "32", "--batch_size", "10"]
 
 
 def run_command(*args, timeout=300, **options):
-    """`python ARGS` in the repository's folder; the finished process."""
-    return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout, **options)
+    """`python ARGS` in the repository's folder; the finished process. A
+    training script's run (or tests/run_apart.py's) is forked from a zygote
+    that has imported its framework already (tests/zygote.py)."""
+    args = list(map(str, args))
+    framework = forked_framework(args)
+    if framework and not options:
+        return forked_run(framework, args, timeout)
+    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout, **options)
+
+
+def forked_framework(args):
+    script = re.fullmatch(r"rnnlm_(\w+)\.py", args[0])
+    if script and script.group(1) in FRAMEWORKS:
+        return script.group(1)
+    if args[0] == "-m" and args[1] in ("tests.run_apart", "tests.evaluate_apart"):
+        return args[2]
+    return None
+
+
+_zygotes = {}
+
+
+def forked_run(framework, args, timeout):
+    """`python ARGS`, a child of this process's zygote for `framework`."""
+    zygote = _zygotes.get(framework)
+    if zygote is None or zygote.poll() is not None:
+        zygote = _zygotes[framework] = subprocess.Popen(
+            [sys.executable, "-m", "tests.zygote", framework], cwd=REPO, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    with tempfile.TemporaryDirectory() as folder:
+        out, err = os.path.join(folder, "stdout"), os.path.join(folder, "stderr")
+        zygote.stdin.write(json.dumps(dict(argv=args, cwd=REPO, stdout=out, stderr=err)) + "\n")
+        zygote.stdin.flush()
+        pid = json.loads(zygote.stdout.readline())["pid"]
+        if not select.select([zygote.stdout], [], [], timeout)[0]:
+            os.kill(pid, signal.SIGKILL)
+            raise subprocess.TimeoutExpired(args, timeout)
+        code = json.loads(zygote.stdout.readline())["returncode"]
+        with open(out, encoding="utf-8") as stdout, open(err, encoding="utf-8") as stderr:
+            return subprocess.CompletedProcess(args, code, stdout.read(), stderr.read())
 
 
 def succeeded(result):
@@ -192,3 +234,20 @@ def trained(tmp_path_factory, grammar_corpus):
                          "--epochs", "2")
         return str(made_once(tmp_path_factory, f"trained-{framework}", train))
     return run
+
+
+@pytest.fixture(scope="session")
+def readme_runs(tmp_path_factory):
+    """(the repository copy, the runs) of README's commands, each run as
+    written in that copy, once per session (tests/readme_commands.py)."""
+    folder = made_once(tmp_path_factory, "readme",
+                       lambda into: readme_commands.run_all(REPO, into))
+    return folder / "repo", readme_commands.read_runs(folder)
+
+
+def pytest_collection_modifyitems(items):
+    """One test of README's commands first, the others last: theirs is the
+    longest chain of runs in the suite, which, started late, would end the
+    suite alone; the others wait for it, on either worker."""
+    readme = [item for item in items if "readme_runs" in item.fixturenames]
+    items[:] = readme[:1] + [item for item in items if item not in readme] + readme[1:]

@@ -18,7 +18,7 @@ from config import Config
 from distributed.shards import Workers, shares
 from ptb import corpus
 from ptb.batching import count_batches
-from tests.conftest import REPO, made_once, train_runs
+from tests.conftest import REPO, made_once, run_command, train_runs
 from tests.corpora import write_grammar_corpus
 from trained import layout
 from trained.saved import open_checkpoint
@@ -186,8 +186,7 @@ def test_a_resumed_pair_continues_and_another_number_of_workers_is_refused(frame
     more = run_flags(run_name, folder, BATCH) + ["--epochs", str(epochs + 1), "--resume"]
     run(launch(framework, *more))
     assert [line.get("epoch") for line in metrics(folder)] == [*range(1, epochs + 2), None]
-    alone = subprocess.run([sys.executable, f"rnnlm_{framework}.py", *more],
-                           cwd=REPO, capture_output=True, text=True, timeout=300)
+    alone = run_command(f"rnnlm_{framework}.py", *more)
     assert alone.returncode == 1 and "Traceback" not in alone.stderr
     assert "workers is 2 in the checkpoint, 1 asked" in alone.stderr.strip().splitlines()[-1]
 

@@ -2,8 +2,6 @@
 padding, correct gradients, and the same loss in both frameworks."""
 import dataclasses
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -17,7 +15,7 @@ from config import Config
 from ptb import batching, corpus
 from ptb.batching import Batches
 from ptb.corpus import EOS
-from tests.conftest import REPO, computed_once
+from tests.conftest import computed_once, run_command
 from tests.evaluate_apart import one_batch
 from trained import layout
 
@@ -234,9 +232,8 @@ def run_apart(script, weights, folder):
                       "batch_sizes": sizes} for config, sizes in STEP_CASES.values()],
            "out": str(folder / "after.npz")}
     (folder / "job.json").write_text(json.dumps(job))
-    result = subprocess.run([sys.executable, "-m", "tests.evaluate_apart", script,
-                             str(folder / "weights.npz"), str(folder / "job.json")],
-                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = run_command("-m", "tests.evaluate_apart", script, folder / "weights.npz",
+                         folder / "job.json", timeout=120)
     assert result.returncode == 0, result.stderr
     after = np.load(folder / "after.npz")
     steps = {case: {size: {name: after[f"{number}/{size}/{name}"] for name in weights}
