@@ -28,6 +28,7 @@ import pytest
 import compat.paddle_fluid  # noqa: F401  isort: skip
 import compat.tf_v1  # noqa: F401  isort: skip
 from config import FRAMEWORKS
+from tests import readme_commands
 from tests.corpora import write_grammar_corpus
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -234,3 +235,19 @@ def trained(tmp_path_factory, grammar_corpus):
         return str(made_once(tmp_path_factory, f"trained-{framework}", train))
     return run
 
+
+@pytest.fixture(scope="session")
+def readme_runs(tmp_path_factory):
+    """(the repository copy, the runs) of README's commands, each run as
+    written in that copy, once per session (tests/readme_commands.py)."""
+    folder = made_once(tmp_path_factory, "readme",
+                       lambda into: readme_commands.run_all(REPO, into))
+    return folder / "repo", readme_commands.read_runs(folder)
+
+
+def pytest_collection_modifyitems(items):
+    """One test of README's commands first, the others last: theirs is the
+    longest chain of runs in the suite, which, started late, would end the
+    suite alone; the others wait for it, on either worker."""
+    readme = [item for item in items if "readme_runs" in item.fixturenames]
+    items[:] = readme[:1] + [item for item in items if item not in readme] + readme[1:]

@@ -8,6 +8,7 @@ import time
 import pytest
 
 import compare
+from config import FRAMEWORKS
 from ptb.errors import UserError
 from tests.conftest import REPO
 
@@ -24,30 +25,57 @@ def table_lines(report):
     return [line for line in report.splitlines() if line.startswith("| ")][2:]  # no header
 
 
-def test_matrix_runs_all_four_and_reports_them(data_dir, tmp_path, capsys):
-    out = tmp_path / "out"
-    compare.main(["--matrix", "--data_dir", data_dir, "--out", str(out), *TINY])
+def readme_compare(readme_runs):
+    """(its --out folder, its stdout) of README's compare.py command, which
+    runs the four scripts both ways, here with seed 1 (tests/readme_commands.py)."""
+    repo, runs = readme_runs
+    (run,) = [run for run in runs if run["command"].startswith("python compare.py")]
+    assert run["returncode"] == 0, run["stderr"][-2000:]
+    return repo / "results" / "compare-small", run["stdout"]
+
+
+def test_matrix_runs_every_script_both_ways_and_reports_them(readme_runs):
+    """Each framework's two APIs side by side, whatever the order of --scripts."""
+    out, printed = readme_compare(readme_runs)
     report = (out / "comparison.md").read_text()
+    assert report.startswith("# Side by side: fluid, paddle, tensorflow, keras")
     rows = [line.split(" | ") for line in table_lines(report)]
-    assert [row[:2] for row in rows] == [["| fluid", "sentences"], ["| fluid", "chunks"],
-                                         ["| tensorflow", "sentences"], ["| tensorflow", "chunks"]]
-    assert all(row[2] == "2" for row in rows)  # epochs
+    assert [row[:2] for row in rows] == [[f"| {framework}", batching] for framework in FRAMEWORKS
+                                         for batching in ("sentences", "chunks")]
+    assert all(row[2] == "1" for row in rows)  # epochs
     assert len({row[7] for row in rows}) == 1  # test words: the same W + L everywhere
-    assert all(row[6].startswith(("1: ", "2: ")) for row in rows)  # the best epoch, its test ppl
+    assert all(row[6].startswith("1: ") for row in rows)  # the best epoch, its test ppl
     assert "Every run scored the same" in report
     padding = {row[0][2:] + "/" + row[1]: row[-1] for row in rows}
-    assert padding["tensorflow/sentences"] != "0.0% |" and padding["fluid/sentences"] == "0.0% |"
-    assert report.count(" --batching ") == 4 and (out / "comparison.png").stat().st_size > 10_000
-    assert table_lines(capsys.readouterr().out) == table_lines(report)
+    assert padding["fluid/sentences"] == "0.0% |"
+    assert all(not padding[f"{framework}/sentences"].startswith("0.0%")
+               for framework in ("paddle", "tensorflow", "keras"))
+    assert report.count(" --batching ") == 8 and (out / "comparison.png").stat().st_size > 10_000
+    assert table_lines(printed) == table_lines(report)
 
 
-def test_scripts_chooses_the_runs_and_keeps_each_frameworks_apis_together(data_dir, tmp_path):
+def test_seeds_give_each_row_its_mean_and_range(data_dir, tmp_path, capsys):
     out = tmp_path / "out"
-    compare.main(["--scripts", "paddle,fluid", "--data_dir", data_dir, "--out", str(out), *TINY])
+    compare.main(["--scripts", "fluid", "--matrix", "--seeds", "1,2", "--data_dir", data_dir,
+                  "--out", str(out), *TINY])
     report = (out / "comparison.md").read_text()
-    rows = [line.split(" | ")[:3] for line in table_lines(report)]
-    assert rows == [["| fluid", "sentences", "2"], ["| paddle", "sentences", "2"]]
-    assert report.startswith("# Side by side: fluid, paddle")
+    rows = [line.split(" | ") for line in table_lines(report)]
+    assert [row[:3] for row in rows] == [["| fluid", "sentences", "2"],
+                                         ["| fluid", "chunks", "2"]]
+    tests = {}
+    for batching, row in zip(("sentences", "chunks"), rows):
+        ppls = [compare.read_metrics(str(out / f"fluid-{batching}-seed{seed}.jsonl"))[1]
+                ["test_ppl"] for seed in (1, 2)]
+        assert len(set(ppls)) == 2  # each seed its own run
+        tests[batching] = (min(ppls), max(ppls))
+        mean, low, high = (float(text) for text in
+                           row[5].replace(" (", " ").replace("-", " ").rstrip(")").split())
+        assert (low, high) == (round(min(ppls), 2), round(max(ppls), 2))
+        assert mean == round(sum(ppls) / 2, 2)
+    kind = "apart" if compare.apart(tests["sentences"], tests["chunks"]) else "within the spread"
+    assert f"by batching, sentences and chunks are {kind} for fluid." in report
+    assert report.count(" --seed ") == 4 and "Seeds 1, 2: each number is the mean" in report
+    assert "Test perplexity over seeds 1, 2" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("scripts", ["fluid,pytorch", "keras,"])
@@ -138,31 +166,6 @@ def test_missing_data_stops_before_any_run(tmp_path):
     with pytest.raises(UserError, match="download.sh"):
         compare.main(["--data_dir", str(tmp_path), "--out", str(tmp_path / "o")])
     assert not os.path.exists(tmp_path / "o")
-
-
-def test_seeds_give_each_row_its_mean_and_range(data_dir, tmp_path, capsys):
-    out = tmp_path / "out"
-    compare.main(["--scripts", "fluid", "--matrix", "--seeds", "1,2,3", "--data_dir", data_dir,
-                  "--out", str(out), *TINY])
-    report = (out / "comparison.md").read_text()
-    rows = [line.split(" | ") for line in table_lines(report)]
-    assert [row[:3] for row in rows] == [["| fluid", "sentences", "2"],
-                                         ["| fluid", "chunks", "2"]]
-    tests = {}
-    for batching in ("sentences", "chunks"):
-        ppls = [compare.read_metrics(str(out / f"fluid-{batching}-seed{seed}.jsonl"))[1]
-                ["test_ppl"] for seed in (1, 2, 3)]
-        assert len(set(ppls)) == 3  # each seed its own run
-        tests[batching] = (min(ppls), max(ppls))
-        row = rows[0 if batching == "sentences" else 1]
-        mean, low, high = (float(text) for text in
-                           row[5].replace(" (", " ").replace("-", " ").rstrip(")").split())
-        assert (low, high) == (round(min(ppls), 2), round(max(ppls), 2))
-        assert mean == round(sum(ppls) / 3, 2)
-    kind = "apart" if compare.apart(tests["sentences"], tests["chunks"]) else "within the spread"
-    assert f"by batching, sentences and chunks are {kind} for fluid." in report
-    assert report.count(" --seed ") == 6 and "Seeds 1, 2, 3: each number is the mean" in report
-    assert "Test perplexity over seeds 1, 2, 3" in capsys.readouterr().out
 
 
 def test_seeds_and_seed_together_are_refused(data_dir, tmp_path):

@@ -1,4 +1,5 @@
-"""README.md's links into the scripts still point at the code they quote."""
+"""README.md keeps its word: its links into the scripts still point at the
+code they quote, and every command of its code blocks runs as written."""
 import os
 import re
 
@@ -16,3 +17,13 @@ def test_readme_line_links_quote_their_lines():
         with open(os.path.join(REPO, path), encoding="utf-8") as source:
             line = source.read().splitlines()[int(number) - 1]
         assert snippet in line, f"{path}#L{number} no longer holds `{snippet}`: {line.strip()}"
+
+
+def test_every_readme_command_runs_as_written(readme_runs):
+    """In order, in a copy of the repository, each README command must end
+    well: a command that no longer runs as written, or that collides with
+    one before it (the same --save_dir), fails here (tests/readme_commands.py)."""
+    _, runs = readme_runs
+    assert len(runs) >= 12
+    for run in runs:
+        assert run["returncode"] == 0, f"{run['command']}\n{run['stdout'][-1500:]}{run['stderr'][-1500:]}"
