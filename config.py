@@ -123,7 +123,8 @@ probability = _checked(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
 def existing_dir(path):
     if not os.path.isdir(path):
         raise argparse.ArgumentTypeError(
-            f"data directory {path} not found: run `sh data/download.sh` first")
+            f"data directory {path} not found (looked in {os.path.abspath(path)}; --data_dir is "
+            "relative to the current folder): run `sh data/download.sh` first")
     return path
 
 

@@ -28,10 +28,19 @@ def split_path(data_dir, split):
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def missing_files_hint(data_dir):
+    """What to do when data_dir holds no PTB files: pass the folder one
+    level down if simple-examples/ was unpacked there, else fetch them."""
+    nested = os.path.join(data_dir, "data")
+    if os.path.isfile(split_path(nested, "train")):
+        return f"the PTB files are one folder down, as simple-examples unpacks: pass --data_dir {nested}"
+    return f"looked in {os.path.abspath(data_dir)}; {DOWNLOAD_HINT}"
+
+
 def read_sentences(path):
     """Return the non-blank lines of a PTB file as lists of words."""
     if not os.path.isfile(path):
-        raise UserError(f"{path} not found: {DOWNLOAD_HINT}")
+        raise UserError(f"{path} not found: {missing_files_hint(os.path.dirname(path))}")
     try:
         with open(path, "rb") as text:
             return [words for line_number, raw in enumerate(text, start=1)
@@ -78,7 +87,7 @@ def to_ids(sentences, vocab):
 def load_corpus(data_dir):
     """Read the three splits; the vocabulary comes from the training split only."""
     if not os.path.isdir(data_dir):
-        raise UserError(f"data directory {data_dir} not found: {DOWNLOAD_HINT}")
+        raise UserError(f"data directory {data_dir} not found: {missing_files_hint(data_dir)}")
     texts = {split: read_sentences(split_path(data_dir, split)) for split in SPLITS}
     for split, sentences in texts.items():
         if not sentences:

@@ -66,3 +66,17 @@ def test_empty_training_file_is_refused(tmp_path):
     data = write_corpus(tmp_path, ["", "  "])
     with pytest.raises(UserError, match="has no words"):
         corpus.load_corpus(data)
+
+
+def test_an_unpacked_simple_examples_is_pointed_one_folder_down(tmp_path):
+    for split in corpus.SPLITS:
+        write_split(tmp_path / "simple-examples" / "data", split, [["a", "b"]])
+    with pytest.raises(UserError, match=r"one folder down.*pass --data_dir .*simple-examples/data$"):
+        corpus.load_corpus(str(tmp_path / "simple-examples"))
+
+
+def test_a_folder_without_ptb_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    with pytest.raises(UserError, match=rf"looked in {tmp_path}/data; run `sh data/download.sh`"):
+        corpus.load_corpus("data")
