@@ -151,15 +151,16 @@ def run_epoch(trainer, batches, label, training):
     every mini-batch, carrying the state between chunks; return its EpochStats."""
     step = trainer.train_step if training else trainer.eval_step
     progress = Progress(label, len(batches), log_lines=5 if training else 0)
+    # Zeros shaped like this for the first batch, not an empty state: a step
+    # of one argument structure is traced once, not twice.
+    initial_state = trainer.model.zero_state(1)
     state = None
     for batch in batches:
         current_word, next_word, *lengths = batch
         lengths = lengths[0] if lengths else None
-        # Zeros for the first batch, not an empty state: a step of one
-        # argument structure is traced once, not twice.
         with stops_deferred():  # a stop lands between batches, never inside the step
             cost, state = step(current_word, next_word, lengths,
-                               carried_state(state, len(current_word), trainer.model.zero_state(1)))
+                               carried_state(state, len(current_word), initial_state))
         state = state if lengths is None else None  # sentences start from zeros
         progress.update(float(cost), load_data_tf.batch_targets(batch),
                         computed_steps=current_word.size)
