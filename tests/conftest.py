@@ -6,7 +6,6 @@ own session fixtures; but they share one base folder: `made_once` makes a
 thing there once, whichever worker asks first, and the other waits for it
 and reuses it.
 """
-import collections
 import contextlib
 import fcntl
 import importlib
@@ -44,7 +43,7 @@ TINY_MODEL = ["--num_layers", "1", "--hidden_size", "32", "--batch_size", "10"]
 
 def run_command(*args, timeout=300, **options):
     """`python ARGS` in the repository's folder; the finished process. A
-    training script's run (or tests/run_apart.py's) is forked from a zygote
+    training script's run (or tests/evaluate_apart.py's) is forked from a zygote
     that has imported its framework already (tests/zygote.py)."""
     args = list(map(str, args))
     framework = forked_framework(args)
@@ -58,7 +57,7 @@ def forked_framework(args):
     script = re.fullmatch(r"rnnlm_(\w+)\.py", args[0])
     if script and script.group(1) in FRAMEWORKS:
         return script.group(1)
-    if args[0] == "-m" and args[1] in ("tests.run_apart", "tests.evaluate_apart"):
+    if args[:2] == ["-m", "tests.evaluate_apart"]:
         return args[2]
     return None
 
@@ -125,32 +124,20 @@ def train_script(framework, *args):
 
 def train_runs(framework, *runs):
     """rnnlm_FRAMEWORK.py once with each of `runs` (argument lists), one
-    after another: in this process if it can, else together in one of their
-    own (tests/run_apart.py), on the CPU."""
+    after another, on the CPU: in this process if it can, else each in its
+    own (forked: run_command)."""
     runs = [["--device", "cpu", *map(str, args)] for args in runs]
-    if framework in IN_PROCESS:
-        for args in runs:
+    for args in runs:
+        if framework in IN_PROCESS:
             importlib.import_module(f"rnnlm_{framework}").main(args)
-        return
-    succeeded(run_apart(framework, runs))
+        else:
+            succeeded(run_command(f"rnnlm_{framework}.py", *args))
 
 
 def tried_runs(framework, *runs):
-    """Each of `runs` of a today's-API script, made whether or not the
-    earlier ones failed, in one process: for each, its returncode and stderr."""
-    result = run_apart(framework, [["--device", "cpu", *map(str, args)] for args in runs],
-                       "--each")
-    return [Finished(code, stderr) for code, stderr in json.loads(last_line(succeeded(result)))]
-
-
-Finished = collections.namedtuple("Finished", "returncode stderr")
-
-
-def run_apart(framework, runs, *options):
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as job:
-        json.dump(runs, job)
-        job.flush()
-        return run_command("-m", "tests.run_apart", framework, job.name, *options)
+    """Each of `runs` of a today's-API script on the CPU, made whether or
+    not the earlier ones failed: each one's finished process."""
+    return [run_command(f"rnnlm_{framework}.py", "--device", "cpu", *args) for args in runs]
 
 
 @contextlib.contextmanager
@@ -199,8 +186,8 @@ def learned(tmp_path_factory, grammar_corpus):
     """learned(framework, batching, resumed=False) -> (run folder, metrics
     lines) of five epochs of a small model on a 1000-line grammar corpus: a
     model that has learned the grammar. resumed: the same five epochs in two
-    runs, two and then --resume to five. A framework's runs are made in one
-    process."""
+    runs, two and then --resume to five. A framework's runs are made
+    together, once a session."""
     def run(framework, batching, resumed=False):
         data_dir = grammar_corpus(1000)
 

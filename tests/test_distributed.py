@@ -147,7 +147,7 @@ def two_workers(tmp_path_factory, run_flags):
 @pytest.fixture(scope="session")
 def one_worker(tmp_path_factory, run_flags):
     """one_worker(framework, run) -> the folder of that run on 1 worker with
-    batch 2 x BATCH; a framework's runs are made in one process."""
+    batch 2 x BATCH."""
     def run_folder(framework, run_name):
         def train(folder):
             train_runs(framework, *(run_flags(name, str(folder / name), 2 * BATCH)
