@@ -74,8 +74,9 @@ def parse_args(argv):
     parser = OneLineParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data_dir", default="data", help="folder with the PTB files")
     parser.add_argument("--models", default="small,medium", help="presets, comma-separated")
-    parser.add_argument("--runs", help="framework/batching pairs, comma-separated (default: all "
-                        "eight; with --workers, each data-parallel script's own batching)")
+    parser.add_argument("--runs", help="FRAMEWORK/BATCHING pairs, comma-separated, for example "
+                        "paddle/chunks,fluid/sentences (default: all eight; with --workers, each "
+                        "data-parallel script's own batching)")
     parser.add_argument("--threads", type=int, default=0,
                         help="CPU threads for the math (default: one per core)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed batches first")

@@ -97,6 +97,11 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 class OneLineParser(argparse.ArgumentParser):
+    """The project's parser: --help shows the defaults, an error is one line."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{"formatter_class": DefaultsHelpFormatter, **kwargs})
+
     def error(self, message):
         # One line that says what is wrong, instead of argparse's usage dump.
         print(f"error: {message} (see --help)", file=sys.stderr)
@@ -132,8 +137,7 @@ def build_parser(framework):
     parser = OneLineParser(
         prog=f"rnnlm_{framework}.py",
         description=f"Train the PTB word-level LSTM language model with {framework}.",
-        epilog=WORKERS_HELP[framework] + ".",
-        formatter_class=DefaultsHelpFormatter)
+        epilog=WORKERS_HELP[framework] + ".")
     add = parser.add_argument
     add("--model", choices=sorted(PRESETS), default=Config.model,
         help="preset of Zaremba et al. (2014): test is tiny, small/medium/large as in the paper")

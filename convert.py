@@ -13,7 +13,7 @@ conversion is exact.
 """
 import dataclasses
 
-from config import DEFAULT_BATCHING, FRAMEWORKS, PRESETS, Config, DefaultsHelpFormatter, OneLineParser
+from config import DEFAULT_BATCHING, FRAMEWORKS, PRESETS, Config, OneLineParser
 from trained import layout
 from trained.saved import framework_module, open_checkpoint, reading
 from training.checkpoints import CheckpointFolder, run_identity
@@ -26,7 +26,7 @@ RUN_FLAGS = ("num_layers", "hidden_size", "batching", "batch_size", "num_steps",
 
 
 def parse_args(argv):
-    parser = OneLineParser(prog="convert.py", formatter_class=DefaultsHelpFormatter,
+    parser = OneLineParser(prog="convert.py",
                            description="Rewrite a training run's checkpoint for another script.")
     add = parser.add_argument
     add("--checkpoint", required=True, help="the --save_dir of a training run")
@@ -44,7 +44,7 @@ def convert(checkpoint, framework, out):
     config = dataclasses.replace(last.config, save_dir=out)
     history = last.folder.read_marker()["history"]
     folder = CheckpointFolder(out, run_identity(framework, config, last.vocab),
-                              dataclasses.asdict(config), last.vocab)
+                              dataclasses.asdict(config), last.vocab, flag="--out")
     with folder.claimed(resume=False, overwrite=False):
         for saved in [last._replace(epoch=epoch) for epoch in sorted({best, last.epoch})]:
             with reading(saved) as path:

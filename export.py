@@ -17,7 +17,7 @@ import dataclasses
 import os
 import shutil
 
-from config import DefaultsHelpFormatter, OneLineParser
+from config import OneLineParser
 from ptb.errors import UserError
 from trained.exported import EXPORT_JSON, file_digests
 from trained.saved import framework_module, open_checkpoint, reading
@@ -27,7 +27,7 @@ from training.reports import replace_file, strict_json
 
 
 def parse_args(argv):
-    parser = OneLineParser(prog="export.py", formatter_class=DefaultsHelpFormatter,
+    parser = OneLineParser(prog="export.py",
                            description="Export a training run's checkpoint for inference.")
     parser.add_argument("--checkpoint", required=True, help="the --save_dir of a training run")
     parser.add_argument("--best", action="store_true",

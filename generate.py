@@ -17,7 +17,7 @@ import tempfile
 
 import numpy as np
 
-from config import DefaultsHelpFormatter, OneLineParser, positive_float, positive_int
+from config import OneLineParser, positive_float, positive_int
 from ptb.corpus import EOS, UNK
 from ptb.errors import UserError
 from trained.exported import Exported
@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def parse_args(argv):
-    parser = OneLineParser(prog="generate.py", formatter_class=DefaultsHelpFormatter,
+    parser = OneLineParser(prog="generate.py",
                            description="Sample text from a training run's checkpoint.")
     add = parser.add_argument
     add("--checkpoint", required=True, help="the --save_dir of a training run")

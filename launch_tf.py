@@ -7,8 +7,9 @@ loopback ports and its own index, as a cluster manager would set it; the
 framework's MultiWorkerMirroredStrategy does the rest. Across hosts, run
 the script on each host with TF_CONFIG set by hand (README, "More than one
 worker"). Only worker 0 prints the epoch lines. If a worker fails, the
-others are stopped, and the launcher exits with its code; Ctrl-C and
-SIGTERM are passed on to every worker.
+others are stopped, and the launcher ends with that worker's error line;
+Ctrl-C and SIGTERM are passed on to every worker, and the run ends as one
+worker's would: worker 0 tests the model first.
 """
 import argparse
 import json
@@ -17,7 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import threading
 
 from config import OneLineParser, positive_int
 from ptb.errors import UserError
@@ -45,6 +46,9 @@ def free_ports(count):
 
 
 def start_workers(script, args, count):
+    """The workers, started. Worker 0's stdout is this one's (the epoch lines
+    and the progress bar); the others' is dropped, as it says what worker 0
+    says. Every worker's stderr comes through a Relay."""
     addresses = [f"localhost:{port}" for port in free_ports(count)]
     here = os.path.dirname(os.path.abspath(__file__))
     workers = []
@@ -52,40 +56,95 @@ def start_workers(script, args, count):
         tf_config = {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}
         env = dict(os.environ, TF_CONFIG=json.dumps(tf_config))
         workers.append(subprocess.Popen([sys.executable, os.path.join(here, script), *args],
-                                        env=env))
+                                        env=env, stdout=None if index == 0 else subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, text=True, errors="replace"))
     return workers
 
 
-def wait_for(workers):
-    """The first non-zero exit code, having stopped the rest; else 0."""
-    while True:
-        codes = [worker.poll() for worker in workers]
-        failed = [code for code in codes if code not in (None, 0)]
-        if failed or all(code == 0 for code in codes):
-            break
-        time.sleep(0.2)
-    for worker in workers:
-        if worker.poll() is None:
-            worker.terminate()
-    for worker in workers:
-        worker.wait()
-    return failed[0] if failed else 0
+class Relay:
+    """Passes each worker's stderr on as it comes, but for its last `error:`
+    line, which the launcher says once, as its own. Once one worker has
+    ended the run, the others' lines are dropped: they only say that they
+    lost it or were stopped."""
+
+    def __init__(self, workers):
+        self.errors = [None] * len(workers)  # each worker's last line if it was an error
+        self.heard = None  # the one worker still passed on, once chosen
+        self.threads = [threading.Thread(target=self._pass_on, args=(index, worker.stderr),
+                                         daemon=True)
+                        for index, worker in enumerate(workers)]
+        for thread in self.threads:
+            thread.start()
+
+    def hear_only(self, index):
+        self.heard = index
+
+    def _pass_on(self, index, stream):
+        held = None
+        for line in stream:
+            if held is not None:
+                self._write(index, held)
+            held, line = (line, None) if line.startswith("error: ") else (None, line)
+            if line is not None:
+                self._write(index, line)
+        self.errors[index] = held and held.rstrip("\n").removeprefix("error: ")
+
+    def _write(self, index, line):
+        if self.heard in (None, index):
+            sys.stderr.write(line)
+            sys.stderr.flush()
+
+    def error_of(self, index):
+        """The error line worker `index` ended with, once its stderr is closed."""
+        self.threads[index].join()
+        return self.errors[index]
+
+
+def next_to_end(workers):
+    """The index of the next worker to end, and its exit code; waits for it."""
+    pid = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT).si_pid  # not reaped: Popen does it
+    index = next(index for index, worker in enumerate(workers) if worker.pid == pid)
+    return index, workers[index].wait()
+
+
+def wait_for(workers, relay, stop):
+    """Wait for the workers. The first to fail ends the run: the others are
+    stopped and the launcher says its error. After a Ctrl-C or SIGTERM that
+    `stop` records, each worker ends on its own (worker 0 tests first)."""
+    running = set(range(len(workers)))
+    while running:
+        index, code = next_to_end(workers)
+        running.discard(index)
+        if code and not stop:
+            relay.hear_only(index)
+            for other in running:
+                workers[other].terminate()
+            for other in running:
+                workers[other].wait()
+            error = relay.error_of(index) or f"exited with code {code}; its output is above"
+            raise UserError(f"worker {index} stopped the run: {error}")
+    relay.hear_only(0)
+    error = relay.error_of(0)
+    if error:
+        raise UserError(error)
+    return workers[0].returncode
 
 
 def main(argv=None):
     args = parse_args(argv)
     workers = start_workers(args.script, args.args, args.workers)
+    relay = Relay(workers)
+    stop = []
 
     def pass_on(signum, frame):
+        stop.append(signum)
+        relay.hear_only(0)
         for worker in workers:
-            if worker.poll() is None:
-                worker.send_signal(signum)
+            if worker.returncode is None:  # not poll(): wait_for reaps them
+                os.kill(worker.pid, signum)
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, pass_on)
-    code = wait_for(workers)
-    if code:
-        raise UserError(f"a worker of {args.script} exited with code {code}; the others were "
-                        "stopped (its error is above)")
+    sys.exit(wait_for(workers, relay, stop))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 import load_data_tf
-from config import Config, DefaultsHelpFormatter, OneLineParser
+from config import Config, OneLineParser
 from ptb import batching, corpus
 from ptb.errors import UserError
 from trained.exported import Exported
@@ -24,7 +24,7 @@ from training.run import evaluation_config
 
 
 def parse_args(argv):
-    parser = OneLineParser(prog="score.py", formatter_class=DefaultsHelpFormatter,
+    parser = OneLineParser(prog="score.py",
                            description="Perplexity of a text under an exported model.")
     parser.add_argument("export", help="a folder export.py wrote")
     parser.add_argument("file", help="text in PTB format: one sentence a line, words split by spaces")

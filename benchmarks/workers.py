@@ -22,6 +22,7 @@ import tempfile
 from config import PRESETS, Config
 from ptb.errors import UserError
 from training.errors import child_error
+from training.reports import counted
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # TensorFlow's PTB tutorial (ptb_word_lm.py): words/s on one Titan X.
@@ -54,7 +55,7 @@ def on_paper():
             ring = 2 * size / bandwidth  # the most a ring all-reduce takes, at any N
             workers = 1 + step / ring
             cap = f" (but {config.batch_size} rows)" if workers > config.batch_size else ""
-            cells += [f"{ring * 1e3:.2f} ms", f"{math.floor(workers)} workers{cap}"]
+            cells += [f"{ring * 1e3:.2f} ms", f"{counted(math.floor(workers), 'worker')}{cap}"]
         rows.append(f"| {model} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
@@ -79,7 +80,7 @@ def one_epoch(script, batching, workers, model, data_dir):
         result = subprocess.run(command(script, workers, flags, folder), cwd=REPO,
                                 capture_output=True, text=True)
         if result.returncode != 0:
-            raise UserError(f"{script} on {workers} workers failed: "
+            raise UserError(f"{script} on {counted(workers, 'worker')} failed: "
                             f"{child_error(result.stderr, f'exit {result.returncode}')}")
         with open(metrics, encoding="utf-8") as lines:
             return json.loads(lines.readline())
@@ -89,7 +90,7 @@ def scaling_table(runs, models, workers, data_dir):
     """One row per (script, batching) run and preset: 1 worker against
     `workers`, each printed as it is done."""
     rows = ["| script | model | batching | 1 worker, words/s | "
-            f"{workers} workers, words/s | speed-up | valid ppl, 1 / {workers} |",
+            f"{counted(workers, 'worker')}, words/s | speed-up | valid ppl, 1 / {workers} |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for model in models:
         for script, batching in runs:

@@ -25,6 +25,7 @@ import os
 from ptb.batching import Batches, count_batches, make_batches
 from ptb.errors import UserError
 from training.errors import stops_deferred
+from training.reports import counted
 from training.run import OneWorker, global_batch_config
 
 # A collective that waits longer than this has lost a worker. It must
@@ -100,7 +101,7 @@ def tf_config_worker():
     if task.get("type") != "worker" or set(tf_config["cluster"]) != {"worker"}:
         raise UserError("TF_CONFIG: only workers are supported (no chief, no parameter servers)")
     if not 0 <= rank < len(workers):
-        raise UserError(f"TF_CONFIG: task index {rank} is not one of the {len(workers)} workers")
+        raise UserError(f"TF_CONFIG: task index {rank} is not one of the {counted(len(workers), 'worker')}")
     return rank, len(workers)
 
 

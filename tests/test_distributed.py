@@ -205,8 +205,23 @@ def test_a_worker_that_dies_stops_the_others_with_one_line(data_dir, tmp_path):
     os.kill(int(workers[-1]), signal.SIGKILL)
     _, stderr = launcher.communicate(timeout=120)
     assert launcher.returncode == 1 and time.monotonic() - started < 60
-    assert stderr.strip().splitlines()[-1].startswith("error: a worker of rnnlm_tensorflow.py "
-                                                      "exited with code -9")
+    assert stderr.strip().splitlines()[-1] == ("error: worker 1 stopped the run: exited with code "
+                                               "-9; its output is above")
+
+
+def test_a_worker_refused_at_start_up_ends_the_launch_with_its_own_line(data_dir, tmp_path):
+    """Worker 0 refuses a --save_dir that holds a checkpoint; worker 1,
+    already waiting for it, loses it. The user sees worker 0's line, once,
+    and the start-up log of worker 0 alone."""
+    (tmp_path / "ck" / "epoch1").mkdir(parents=True)
+    result = subprocess.run(launch("tensorflow", *flags(data_dir, str(tmp_path), "chunks", BATCH)),
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: worker 0 stopped the run: --save_dir {tmp_path / 'ck'} already "
+                      "holds a checkpoint; pass --resume to continue it, --overwrite to start "
+                      "over, or choose another --save_dir"]
+    assert result.stdout.count("device: CPU") == 1
 
 
 def test_the_fluid_script_refuses_workers_in_one_line(data_dir, tmp_path):

@@ -23,6 +23,7 @@ from tests.corpora import write_grammar_corpus, write_split
 from tests.interrupting import calls_finished_before_the_stop
 from training.checkpoints import MARKER
 from training.progress import Progress, perplexity
+from training.reports import trained_for
 from training.reports import MetricsLog, read_json_lines
 
 SCRIPTS = {"fluid": rnnlm_fluid, "tensorflow": rnnlm_tensorflow}
@@ -365,6 +366,11 @@ def test_sigterm_stops_like_ctrl_c_keeps_the_checkpoint_and_exits_143(framework,
     *epochs, test = metrics(tmp_path)
     assert test["interrupted"] is True and test["epochs"] == len(epochs) == saved_epoch(tmp_path)
     assert [line["epoch"] for line in epochs] == list(range(1, len(epochs) + 1))
+
+
+def test_an_interrupted_test_line_says_how_far_the_training_got():
+    assert [trained_for(epochs) for epochs in (0, 1, 3)] == [
+        "part of epoch 1", "1 whole epoch and part of epoch 2", "3 whole epochs and part of epoch 4"]
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

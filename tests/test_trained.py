@@ -296,3 +296,13 @@ def test_convert_refuses_shapes_that_cannot_match(best_earlier, tmp_path, capsys
     assert "the shapes cannot match" in refused(capsys, "convert", "--checkpoint", checkpoint,
                                                 "--to", "tensorflow", "--out", tmp_path / "out")
     assert sorted(os.listdir(tmp_path)) == ["ck"]
+
+
+def test_convert_into_a_checkpoint_names_its_own_flag(best_earlier, tmp_path, capsys):
+    """The hint is convert.py's: it takes no --resume, --overwrite or --save_dir."""
+    _, original, _ = best_earlier
+    shutil.copytree(original, tmp_path / "ck")
+    last = refused(capsys, "convert", "--checkpoint", original, "--to", "tensorflow",
+                   "--out", tmp_path / "ck")
+    assert last == (f"error: --out {tmp_path / 'ck'} already holds a checkpoint; choose another "
+                    "--out, or delete that folder first")

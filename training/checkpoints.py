@@ -63,10 +63,11 @@ def best_epoch(history):
 
 
 class CheckpointFolder:
-    """--save_dir for one run: claim it, then save and load whole epochs."""
+    """--save_dir for one run: claim it, then save and load whole epochs.
+    `flag` is the option that named the folder, for the errors to name."""
 
-    def __init__(self, save_dir, identity, config=None, vocab=None):
-        self.save_dir = save_dir
+    def __init__(self, save_dir, identity, config=None, vocab=None, flag="--save_dir"):
+        self.save_dir, self.flag = save_dir, flag
         self.identity = identity
         self.config = config
         self.vocab = vocab
@@ -96,14 +97,14 @@ class CheckpointFolder:
             os.makedirs(self.save_dir, exist_ok=True)
             lock = open(os.path.join(self.save_dir, LOCK), "a")  # held until the run ends
         except OSError as error:
-            raise UserError(f"--save_dir {self.save_dir}: cannot write there "
+            raise UserError(f"{self.flag} {self.save_dir}: cannot write there "
                             f"({error.strerror}); choose a writable folder") from None
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.close()
-            raise UserError(f"--save_dir {self.save_dir} is in use by another run; wait for it "
-                            "to end, or choose another --save_dir") from None
+            raise UserError(f"{self.flag} {self.save_dir} is in use by another run; wait for it "
+                            f"to end, or choose another {self.flag}") from None
         return lock
 
     def _first_epoch(self, resume):
@@ -115,8 +116,10 @@ class CheckpointFolder:
             self._check_identity(saved["identity"])
             return saved["epoch"]
         if saved is not None or self._epoch_folders():
-            raise UserError(f"--save_dir {self.save_dir} already holds a checkpoint; pass --resume "
-                            "to continue it, --overwrite to start over, or choose another --save_dir")
+            choices = ("pass --resume to continue it, --overwrite to start over, or choose "
+                       "another --save_dir" if self.flag == "--save_dir" else
+                       f"choose another {self.flag}, or delete that folder first")
+            raise UserError(f"{self.flag} {self.save_dir} already holds a checkpoint; {choices}")
         return 0
 
     def _check_identity(self, saved):

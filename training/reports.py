@@ -97,12 +97,23 @@ def report_epoch(metrics, config, record):
     metrics.write(record)
 
 
+def counted(count, noun):
+    """'1 worker', '2 workers'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def trained_for(epochs):
+    """What an interrupted run trained: 'part of epoch 1', '2 whole epochs and part of epoch 3'."""
+    part = f"part of epoch {epochs + 1}"
+    return f"{counted(epochs, 'whole epoch')} and {part}" if epochs else part
+
+
 def report_test(metrics, framework, test, epochs, best, interrupted):
     """Print and write the test result of a model trained for `epochs` whole
     epochs (and part of the next, if interrupted), that of the best epoch
     (`best`: its number and test stats, None if they are `test`'s) and the
     run's peak memory; return them."""
-    note = f"interrupted: {epochs} whole epochs and part of the next" if interrupted else "last"
+    note = f"interrupted: {trained_for(epochs)}" if interrupted else "last"
     best_epoch, best_test = best
     best_ppl = (best_test or test).ppl if best_epoch else None
     best_note = f"; best valid ppl at epoch {best_epoch}: test ppl {best_ppl:.2f}" if best_epoch else ""

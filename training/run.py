@@ -103,8 +103,15 @@ class Run:
             self.exits = self.exits.pop_all()
         return self
 
-    def __exit__(self, *exception):
-        return self.exits.__exit__(*exception)
+    def __exit__(self, kind, error, traceback):
+        """Release the folder; a collective that failed anywhere in the run
+        means another worker stopped: one line, not the framework's traceback."""
+        self.exits.__exit__(kind, error, traceback)
+        if isinstance(error, self.workers.collective_errors):
+            advice = ("rerun all workers with --resume" if self.completed else
+                      "the first error of the run says why")
+            raise UserError(f"worker {self.workers.rank}: another worker stopped "
+                            f"({first_line(error)}); this one stops too: {advice}") from None
 
     def keep(self, trainer, save, restore):
         """From now on save `trainer` after each epoch by save(trainer, path),
@@ -130,16 +137,12 @@ class Run:
     @contextlib.contextmanager
     def stoppable(self):
         """Ctrl-C or SIGTERM ends the training where it is, and the run goes
-        on to its test; a collective that fails means another worker stopped."""
+        on to its test."""
         try:
             yield
         except KeyboardInterrupt as stop:
             self.stopped = stop
             print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
-        except self.workers.collective_errors as error:
-            raise UserError(f"worker {self.workers.rank}: another worker stopped "
-                            f"({first_line(error)}); this one stops too: rerun all workers with "
-                            "--resume") from None
 
     def end_epoch(self, epoch, learning_rate, train_stats, valid_stats):
         """Stop if the training diverged; else save the epoch's checkpoint and
