@@ -6,8 +6,10 @@
 Prints the perplexity of the text, batched as the checkpoint's training run
 batched its evaluation, so it matches that run's test perplexity; with
 --per_sentence, first the natural-log probability of each sentence, each
-from a zero state, one a line. Imports no training script: only the export
-(trained/exported.py) and the data code.
+from a zero state, one a line. Before the perplexity it says how many lines
+were blank (skipped) and how many words the model does not know: they are
+scored as <unk>, which is cheap to predict, so they flatter it. Imports no
+training script: only the export (trained/exported.py) and the data code.
 """
 import math
 import os
@@ -20,16 +22,22 @@ from ptb import batching, corpus
 from ptb.errors import UserError
 from trained.exported import Exported
 from training.errors import run_cli
+from training.reports import counted
 from training.run import evaluation_config
 
 
 def parse_args(argv):
     parser = OneLineParser(prog="score.py",
-                           description="Perplexity of a text under an exported model.")
+                           description="Perplexity of a text under an exported model.",
+                           epilog="The model knows its training text's words: PTB text is "
+                                  "lower-case, numbers are N, rare words <unk>. Any other word is "
+                                  "scored as <unk>, which is cheap to predict; score.py counts them.")
     parser.add_argument("export", help="a folder export.py wrote")
     parser.add_argument("file", help="text in PTB format: one sentence a line, words split by spaces")
     parser.add_argument("--per_sentence", action="store_true",
-                        help="print each sentence's log-probability (natural log) first")
+                        help="first, for each sentence, tab-separated: its log-probability "
+                             "(natural log), how many of its words are not in the vocabulary, "
+                             "the sentence")
     return parser.parse_args(argv)
 
 
@@ -84,22 +92,43 @@ def sentence_log_probs(exported, sentences):
         yield -sum(next(pieces)[0] for _ in range(count))
 
 
-def read_text(path, vocab):
+def read_text(path):
+    """The sentences of the file (lists of words) and its number of lines."""
     if not os.path.isfile(path):
         raise UserError(f"{path} not found; give a text file, one sentence a line")
     words = corpus.read_sentences(path)
     if not words:
         raise UserError(f"{path} has no words to score")
-    return words, corpus.to_ids(words, vocab)
+    with open(path, "rb") as text:
+        return words, sum(1 for _ in text)
+
+
+def unknown(words, vocab):
+    """How many of `words` the vocabulary does not have."""
+    return sum(word not in vocab for word in words)
+
+
+def describe_text(words, lines, vocab):
+    """What was read and how much of it the model knows, in one line."""
+    count = sum(map(len, words))
+    not_known = sum(unknown(line, vocab) for line in words)
+    own_unk = sum(line.count(corpus.UNK) for line in words)
+    return (f"read {counted(lines, 'line')}: {counted(len(words), 'sentence')}, "
+            f"{counted(lines - len(words), 'blank line')} skipped; {not_known:,} of {count:,} "
+            f"words ({not_known / count:.1%}) are not in the vocabulary and are scored as {corpus.UNK}"
+            + (f", beside the text's own {own_unk:,} {corpus.UNK}" if own_unk else "")
+            + ("; a text of unknown words gets a flattering perplexity" if not_known else ""))
 
 
 def main(argv=None):
     args = parse_args(argv)
     exported = Exported(args.export)
-    words, sentences = read_text(args.file, exported.vocab)
+    words, lines = read_text(args.file)
+    sentences = corpus.to_ids(words, exported.vocab)
     if args.per_sentence:
         for line, log_prob in zip(words, sentence_log_probs(exported, sentences)):
-            print(f"{log_prob:.4f}\t{' '.join(line)}")
+            print(f"{log_prob:.4f}\t{unknown(line, exported.vocab)}\t{' '.join(line)}")
+    print(describe_text(words, lines, exported.vocab))
     ppl, targets = perplexity(exported, sentences)
     print(f"perplexity {ppl:.6f} over {targets:,} words ({exported.meta['framework']} epoch "
           f"{exported.meta['epoch']}, {exported.meta['runtime']})")

@@ -23,8 +23,7 @@ from tests.corpora import write_grammar_corpus, write_split
 from tests.interrupting import calls_finished_before_the_stop
 from training.checkpoints import MARKER
 from training.progress import Progress, perplexity
-from training.reports import trained_for
-from training.reports import MetricsLog, read_json_lines
+from training.reports import MetricsLog, read_json_lines, trained_for
 
 SCRIPTS = {"fluid": rnnlm_fluid, "tensorflow": rnnlm_tensorflow}
 FRAMEWORKS = sorted(SCRIPTS)

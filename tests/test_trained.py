@@ -15,6 +15,7 @@ import shutil
 import numpy as np
 import pytest
 
+import score
 from config import FRAMEWORKS
 from tests.conftest import (
     IN_PROCESS,
@@ -142,13 +143,14 @@ def test_the_export_scores_the_test_split_as_training_did(exported, data_dir):
     assert (meta["framework"], meta["epoch"]) == (framework, 2)
     assert not [name for name in os.listdir(export.parent) if name.endswith(".partial")]
     test_split = os.path.join(data_dir, "ptb.test.txt")
-    *lines, last = succeeded(run("score.py", export, test_split, "--per_sentence")).splitlines()
+    *lines, counts, last = succeeded(run("score.py", export, test_split,
+                                         "--per_sentence")).splitlines()
     ppl = float(re.match(r"perplexity (\S+) over", last)[1])
     assert ppl == pytest.approx(last_metrics(folder)["test_ppl"], rel=1e-4)
     # Each sentence on its own, from a zero state: as the evaluation of a
     # model batched by sentences, in file order.
     sentences = [line.split() for line in open(test_split, encoding="utf-8") if line.split()]
-    assert [line.split("\t")[1].split() for line in lines] == sentences
+    assert [line.split("\t")[2].split() for line in lines] == sentences
     log_probs = [float(line.split("\t")[0]) for line in lines]
     assert all(log_prob < 0 for log_prob in log_probs)
     by_sentence = np.exp(-sum(log_probs) / sum(len(words) + 1 for words in sentences))
@@ -156,6 +158,23 @@ def test_the_export_scores_the_test_split_as_training_did(exported, data_dir):
         assert by_sentence == pytest.approx(ppl, rel=1e-4)
     else:  # chunks carry the context across sentences: another, close number
         assert 0.5 * ppl < by_sentence < 1.5 * ppl
+
+
+def test_score_says_what_it_skipped_and_which_words_it_does_not_know(best_earlier, data_dir,
+                                                                    tmp_path, capsys):
+    """Unknown words are scored as <unk>, which is cheap: score.py counts
+    them, in all and in each sentence, and the blank lines it skipped."""
+    _, checkpoint, _ = best_earlier
+    run_here_or_apart("export", "fluid", "--checkpoint", checkpoint, "--out", tmp_path / "export")
+    known = open(os.path.join(data_dir, "ptb.test.txt"), encoding="utf-8").readline().split()
+    text = tmp_path / "text.txt"
+    text.write_text(f"{' '.join(known)}\n\nzorblax {known[0]} Quibbled\n", encoding="utf-8")
+    score.main([str(tmp_path / "export"), str(text), "--per_sentence"])
+    *sentences, counts, _ = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[1] for line in sentences] == ["0", "2"]
+    assert counts.startswith(f"read 3 lines: 2 sentences, 1 blank line skipped; 2 of "
+                             f"{len(known) + 3} words ({2 / (len(known) + 3):.1%}) are not in the "
+                             "vocabulary and are scored as <unk>")
 
 
 def test_an_export_is_complete_or_absent(two_epochs, tmp_path, capsys):
