@@ -60,13 +60,16 @@ def on_paper():
     return "\n".join(rows)
 
 
-def command(script, workers, flags, folder):
-    """The command line that trains `script` on `workers` local workers."""
+def command(script, workers, flags, log_dir):
+    """The command line that trains `script` on `workers` local workers, as
+    README's: Paddle's launcher says only its warnings and errors (-W ignore
+    quiets its import's "No ccache found") and logs each worker in `log_dir`."""
     if workers == 1:
         return [sys.executable, f"rnnlm_{script}.py", *flags]
     if script == "paddle":
-        return [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node",
-                str(workers), "--log_dir", os.path.join(folder, "logs"), "rnnlm_paddle.py", *flags]
+        return [sys.executable, "-W", "ignore", "-m", "paddle.distributed.launch", "--log_level",
+                "WARNING", "--log_dir", log_dir, "--nproc_per_node", str(workers),
+                "rnnlm_paddle.py", *flags]
     return [sys.executable, "launch_tf.py", "--workers", str(workers), f"rnnlm_{script}.py", *flags]
 
 
@@ -77,7 +80,7 @@ def one_epoch(script, batching, workers, model, data_dir):
         flags = ["--model", model, "--batching", batching, "--data_dir", data_dir, "--epochs", "1",
                  "--threads", "1", "--device", "cpu", "--save_dir", os.path.join(folder, "ck"),
                  "--metrics_file", metrics]
-        result = subprocess.run(command(script, workers, flags, folder), cwd=REPO,
+        result = subprocess.run(command(script, workers, flags, os.path.join(folder, "logs")), cwd=REPO,
                                 capture_output=True, text=True)
         if result.returncode != 0:
             raise UserError(f"{script} on {counted(workers, 'worker')} failed: "

@@ -6,6 +6,8 @@ before Paddle loads, and quiets its start-up notices. No legacy flag: a
 process that has imported compat.paddle_fluid cannot use this module, and
 one started by such a process drops the flag it inherited.
 """
+import contextlib
+import io
 import os
 import sys
 import warnings
@@ -23,3 +25,16 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 warnings.filterwarnings("ignore", message="No ccache found")
 
 import paddle  # noqa: E402,F401  the scripts import it from here
+
+
+def init_parallel_env():
+    """paddle.distributed.init_parallel_env, without the "Modified FLAGS
+    detected" banner it prints on every worker: it lists a flag Paddle's
+    own dynamic graph sets (FLAGS_enable_pir_in_executor), nothing a user
+    changed. If it fails, what it printed comes out with the error."""
+    with contextlib.redirect_stderr(io.StringIO()) as printed:
+        try:
+            paddle.distributed.init_parallel_env()
+        except BaseException:
+            sys.__stderr__.write(printed.getvalue())
+            raise

@@ -7,7 +7,7 @@ workers during backward(), before the optimizer clips them: the clipping
 sees the global batch's gradient, as each worker's loss is its share's cost
 over --batch_size (distributed/shards.py). One worker builds none of this.
 """
-from compat.paddle_dygraph import paddle
+from compat.paddle_dygraph import init_parallel_env, paddle
 from distributed import shards
 from training import run
 
@@ -24,7 +24,7 @@ class Workers(shards.Workers, OneWorker):
 
     def __init__(self, rank, count):
         super().__init__(rank, count)
-        paddle.distributed.init_parallel_env()
+        init_parallel_env()
 
     def parallel(self, model):
         """The model to train, its gradients averaged over the workers."""

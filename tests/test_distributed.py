@@ -4,6 +4,7 @@ the weights of 1 worker with batch 2b, and a worker that dies stops the
 others with one line."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 import load_data_tf
+from benchmarks.workers import command
 from config import Config
 from distributed.shards import Workers, shares
 from ptb import corpus
@@ -81,12 +83,8 @@ def test_a_worker_counts_the_batches_it_is_given(batching, tmp_path):
 
 
 def launch(framework, *args):
-    """The command line that starts 2 workers of rnnlm_FRAMEWORK.py."""
-    if framework == "paddle":
-        return [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
-                "--log_dir", os.path.join(args[args.index("--save_dir") + 1] + "-logs"),
-                "rnnlm_paddle.py", *args]
-    return [sys.executable, "launch_tf.py", "--workers", "2", f"rnnlm_{framework}.py", *args]
+    """The command line that starts 2 workers of rnnlm_FRAMEWORK.py, as README's."""
+    return command(framework, 2, list(args), args[args.index("--save_dir") + 1] + "-logs")
 
 
 def flags(data_dir, folder, batching, batch_size, *more):
@@ -184,7 +182,13 @@ def test_a_resumed_pair_continues_and_another_number_of_workers_is_refused(frame
     shutil.copytree(two_workers(framework, run_name), folder, dirs_exist_ok=True)
     epochs = len(metrics(folder)) - 1
     more = run_flags(run_name, folder, BATCH) + ["--epochs", str(epochs + 1), "--resume"]
-    run(launch(framework, *more))
+    printed = run(launch(framework, *more)).stdout.splitlines()
+    # Worker 0 alone prints: its progress, of its rows; the epoch line, of all.
+    assert [line for line in printed if line.startswith(f"epoch {epochs + 1} train ")]
+    assert all(line.endswith(" (worker 0 of 2)") for line in printed
+               if line.startswith(f"epoch {epochs + 1} train "))
+    epoch_line, = [line for line in printed if line.startswith(f"epoch {epochs + 1}/")]
+    assert re.search(r"words/s \d+ \(2 workers\)  seconds", epoch_line)
     assert [line.get("epoch") for line in metrics(folder)] == [*range(1, epochs + 2), None]
     alone = run_command(f"rnnlm_{framework}.py", *more)
     assert alone.returncode == 1 and "Traceback" not in alone.stderr

@@ -5,6 +5,9 @@ import re
 
 from tests.conftest import REPO
 
+# What the frameworks and their launchers print that tells a user nothing.
+NOISE = ("Traceback", "LAUNCH INFO", "Modified FLAGS detected", "No ccache found", "oneDNN")
+
 # [`snippet`](file.py#L42)
 LINK = re.compile(r"\[`([^`]+)`\]\(([\w/.-]+\.py)#L(\d+)\)")
 
@@ -26,4 +29,7 @@ def test_every_readme_command_runs_as_written(readme_runs):
     _, runs = readme_runs
     assert len(runs) >= 12
     for run in runs:
-        assert run["returncode"] == 0, f"{run['command']}\n{run['stdout'][-1500:]}{run['stderr'][-1500:]}"
+        printed = run["stdout"] + run["stderr"]
+        assert run["returncode"] == 0, f"{run['command']}\n{printed[-3000:]}"
+        for noise in NOISE:
+            assert noise not in printed, f"{run['command']} printed {noise!r}"

@@ -50,7 +50,11 @@ class Progress:
 
     A terminal gets a bar redrawn in place; a log file gets about
     `log_lines` plain lines (none if 0), so that piped output stays short.
+    With several workers, its figures are this worker's rows only, and say
+    so: training.run.Run sets `whose`.
     """
+
+    whose = ""
 
     def __init__(self, label, total_batches, log_lines, stream=None):
         self.label = label
@@ -94,7 +98,7 @@ class Progress:
     def _status(self):
         return (f"{self.label} {self.batches}/{self.total_batches} "
                 f"ppl {perplexity(self.cost, self.targets):.2f} "
-                f"words/s {self.targets / self.seconds():.0f}")
+                f"words/s {self.targets / self.seconds():.0f}{self.whose}")
 
     def _draw_bar(self):
         width = 30

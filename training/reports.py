@@ -89,11 +89,17 @@ def epoch_record(framework, config, epoch, learning_rate, train, valid):
                 words_per_sec=train.words_per_sec, seconds=train.seconds, padding=train.padding)
 
 
+def all_workers(config):
+    """' (2 workers)' after a figure of all workers together; '' for one."""
+    return f" ({config.workers} workers)" if config.workers > 1 else ""
+
+
 def report_epoch(metrics, config, record):
     """Print one epoch's line and write its metrics record."""
     print(f"epoch {record['epoch']}/{config.max_max_epoch}  lr {record['learning_rate']:.4g}  "
           f"train ppl {record['train_ppl']:.2f}  valid ppl {record['valid_ppl']:.2f}  "
-          f"words/s {record['words_per_sec']:.0f}  seconds {record['seconds']:.1f}", flush=True)
+          f"words/s {record['words_per_sec']:.0f}{all_workers(config)}  "
+          f"seconds {record['seconds']:.1f}", flush=True)
     metrics.write(record)
 
 

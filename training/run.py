@@ -28,7 +28,7 @@ from ptb.batching import check_batch_size, describe_data, make_batches
 from ptb.errors import UserError
 from training.checkpoints import CheckpointFolder, run_identity
 from training.errors import describe_stop, stops_deferred
-from training.progress import EpochStats, check_not_diverged
+from training.progress import EpochStats, Progress, check_not_diverged
 from training.reports import MetricsLog, epoch_record, report_epoch, report_test
 
 
@@ -84,6 +84,8 @@ class Run:
                                             dataclasses.asdict(self.config), self.data.vocab)
         # Worker 0 alone reports and saves.
         self.metrics = MetricsLog(config.metrics_file if workers.rank == 0 else "")
+        Progress.whose = (f" (worker {workers.rank} of {workers.count})" if workers.count > 1
+                          else "")
         self.completed = 0  # whole epochs done
         self.stopped = None  # the Ctrl-C or SIGTERM that ended the training
         self.exits = contextlib.ExitStack()
