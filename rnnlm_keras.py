@@ -54,9 +54,14 @@ class LanguageModel(keras.Model):
         self.softmax = keras.layers.Dense(config.vocab_size, kernel_initializer=uniform,
                                           bias_initializer=uniform)
 
-    def call(self, current_word, state, mask=None, training=False):
+    def call(self, current_word, state, lengths=None, training=False):
         """Logits [batch, steps, vocab] and each layer's final (hidden, cell);
-        `state` is each layer's (hidden, cell) to start from, or empty for zeros."""
+        `state` is each layer's (hidden, cell) to start from, or empty for
+        zeros; `lengths` stops each row at its own end: the LSTMs skip the
+        padding, and their final state is each row's at its last word."""
+        # The mask goes to the LSTMs, not to the model: a Keras `mask` argument
+        # means a mask to pass on to the layers after it, which the logits have none of.
+        mask = None if lengths is None else tf.sequence_mask(lengths, tf.shape(current_word)[1])
         x = self.dropout(self.embedding(current_word), training=training)
         final_state = []
         for layer, lstm in enumerate(self.lstms):
@@ -79,7 +84,7 @@ def build_network(config):
     return model
 
 
-def sequence_cost(logits, next_word, mask):
+def sequence_cost(logits, next_word, lengths):
     """Cross-entropy summed over every target of the batch, the padding out.
 
     A step minimises cost / batch_size, not / this batch's rows: a full
@@ -87,8 +92,8 @@ def sequence_cost(logits, next_word, mask):
     rates were tuned for, and the epoch's smaller last batches only their
     share of a step."""
     cost = keras.losses.sparse_categorical_crossentropy(next_word, logits, from_logits=True)
-    if mask is not None:
-        cost = cost * keras.ops.cast(mask, cost.dtype)  # [batch, steps]
+    if lengths is not None:
+        cost = cost * tf.sequence_mask(lengths, tf.shape(cost)[1], cost.dtype)  # [batch, steps]
     return keras.ops.sum(cost)
 
 
@@ -108,9 +113,8 @@ def make_steps(model, optimizer, config, workers=ONE_WORKER):
     """The compiled training and evaluation steps: (inputs, targets, lengths
     or None, state or None) -> (cost, final state)."""
     def forward(current_word, next_word, lengths, state, training):
-        mask = None if lengths is None else tf.sequence_mask(lengths, tf.shape(current_word)[1])
-        logits, final_state = model(current_word, state, mask=mask, training=training)
-        return sequence_cost(logits, next_word, mask), final_state
+        logits, final_state = model(current_word, state, lengths, training=training)
+        return sequence_cost(logits, next_word, lengths), final_state
 
     def replica_step(current_word, next_word, lengths, state):
         with tf.GradientTape() as tape:

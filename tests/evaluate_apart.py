@@ -1,8 +1,10 @@
 """Run today's-API script in a process of its own, from Fluid-named numpy
-weights: evaluate each of a job's texts (print a JSON list of each one's
+weights: evaluate each of a job's texts (print a JSON object: each one's
 total cost and targets scored), and, for each of its cases, take one
 training step on its text as one batch for each batch size the case names
-(save the weights each step leaves, in the shared layout).
+(save the weights each step leaves, in the shared layout); and run the
+model on its padded sentences in one batch and on each alone, to show what
+the padding changes.
 
     python -m tests.evaluate_apart {paddle,keras} WEIGHTS.npz JOB.json
 
@@ -87,6 +89,43 @@ def take_steps(script, cases, fluid_weights):
     return after
 
 
+def keras_forward(config, weights, batch):
+    """(the cost of `batch`, each layer's final (hidden, cell) stacked:
+    [layers, 2, rows, hidden]) through rnnlm_keras's model, from zeros."""
+    script, trainer = keras_trainer(config, weights)
+    current_word, next_word, lengths = batch
+    logits, final_state = trainer.model(current_word, None, lengths)
+    return (float(script.sequence_cost(logits, next_word, lengths)),
+            np.array([[hidden, cell] for hidden, cell in final_state]))
+
+
+def paddle_forward(config, weights, batch):
+    """The same through rnnlm_paddle's."""
+    script, trainer = paddle_trainer(config, weights)
+    current_word, next_word, lengths = map(script.paddle.to_tensor, batch)
+    logits, (hidden, cell) = trainer.model(current_word, None, lengths)
+    cost = float(script.sequence_cost(logits, next_word, lengths))
+    return cost, np.stack([hidden.numpy(), cell.numpy()], axis=1)
+
+
+def padding_effect(script, text, fluid_weights):
+    """{"padded_steps": how many the batch has, "cost": the largest
+    difference between the batch's cost and the sum of its sentences' alone,
+    "state": the same of each row's final state}."""
+    config = Config(**text["config"])
+    weights = layout.checked(layout.to_layout("fluid", fluid_weights, config), config, "weights")
+    forward = {"paddle": paddle_forward, "keras": keras_forward}[script]
+    vocab = vocab_of(config)
+    batch = one_batch(load_data_tf, text["sentences"], vocab, config)
+    cost, state = forward(config, weights, batch)
+    alone = [forward(config, weights, one_batch(load_data_tf, [words], vocab, config))
+             for words in text["sentences"]]
+    return {"padded_steps": int(batch[0].size - batch[2].sum()),
+            "cost": abs(cost - sum(cost for cost, _ in alone)),
+            "state": max(float(np.abs(state[:, :, row] - row_state[:, :, 0]).max())
+                         for row, (_, row_state) in enumerate(alone))}
+
+
 def text_cost(script, text, fluid_weights):
     """{"cost", "targets"} of the script's evaluate() on one text."""
     config = Config(**text["config"])
@@ -101,7 +140,8 @@ def main(script, weights_path, job_path):
         job = json.load(job_file)
     fluid_weights = dict(np.load(weights_path))
     np.savez(job["out"], **take_steps(script, job["cases"], fluid_weights))
-    print(json.dumps([text_cost(script, text, fluid_weights) for text in job["texts"]]))
+    print(json.dumps({"costs": [text_cost(script, text, fluid_weights) for text in job["texts"]],
+                      "padding": padding_effect(script, job["padded"], fluid_weights)}))
 
 
 if __name__ == "__main__":

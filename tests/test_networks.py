@@ -199,6 +199,19 @@ def test_todays_apis_compute_the_same_loss_as_fluid(script, batching, todays):
     assert today["cost"] == pytest.approx(fluid.cost, abs=1e-4 * fluid.targets)
 
 
+@pytest.mark.parametrize("script", ["paddle", "keras"])
+def test_padding_changes_neither_the_cost_nor_the_state_carried(script, todays):
+    """SENTENCES padded in one batch, and each alone: the same cost, and
+    each row's final state is its own sentence's, not the padding's. Keras
+    no longer warns that the mask is destroyed: the model takes lengths,
+    as nn.LSTM takes sequence_length."""
+    _, done = todays
+    padding = done[script]["padding"]
+    assert padding["padded_steps"] == 4 * 8 - sum(len(words) + 1 for words in SENTENCES)
+    assert padding["cost"] < 1e-5 and padding["state"] < 1e-6
+    assert "Warning" not in done[script]["stderr"], done[script]["stderr"]
+
+
 def fluid_step(config, weights, sentences):
     """The weights (shared layout) after one step of rnnlm_fluid.py's
     training program from `weights` on `sentences` as one batch."""
@@ -224,12 +237,15 @@ def tensorflow_step(config, weights, sentences):
 def run_apart(script, weights, folder):
     """rnnlm_SCRIPT.py in one process of its own, from `weights`: {"costs":
     {batching: its cost of EVALUATED}, "steps": {case: {batch_size: the
-    weights after its step}}} (tests/evaluate_apart.py)."""
+    weights after its step}}, "padding": what padding SENTENCES changes,
+    "stderr"} (tests/evaluate_apart.py)."""
     np.savez(folder / "weights.npz", **layout.framework_params("fluid", weights, CONFIG))
     job = {"texts": [{"config": dataclasses.asdict(evaluated_config(batching)),
                       "sentences": EVALUATED} for batching in BATCHINGS],
            "cases": [{"config": dataclasses.asdict(config), "sentences": REPEATING,
                       "batch_sizes": sizes} for config, sizes in STEP_CASES.values()],
+           "padded": {"config": dataclasses.asdict(evaluated_config("sentences")),
+                      "sentences": SENTENCES},
            "out": str(folder / "after.npz")}
     (folder / "job.json").write_text(json.dumps(job))
     result = run_command("-m", "tests.evaluate_apart", script, folder / "weights.npz",
@@ -239,8 +255,9 @@ def run_apart(script, weights, folder):
     steps = {case: {size: {name: after[f"{number}/{size}/{name}"] for name in weights}
                     for size in sizes}
              for number, (case, (_, sizes)) in enumerate(STEP_CASES.items())}
-    costs = dict(zip(BATCHINGS, json.loads(result.stdout.strip().splitlines()[-1])))
-    return {"costs": costs, "steps": steps}
+    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    return {"costs": dict(zip(BATCHINGS, printed["costs"])), "steps": steps,
+            "padding": printed["padding"], "stderr": result.stderr}
 
 
 BATCHINGS = ("sentences", "chunks")
