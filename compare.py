@@ -7,8 +7,9 @@
 
 Every other flag (--epochs, --device, ...) goes to every script unchanged.
 Each run is a subprocess with its own log, metrics file and checkpoints
-under --out; then comparison.md and comparison.png are written there and
-the table is printed: with several seeds, each number's mean and range
+under --out (its epoch lines shown as it goes; --reports_only deletes its
+checkpoints when it ends); then comparison.md and comparison.png are
+written there and the table is printed: with several seeds, each number's mean and range
 over them, and which differences are larger than that range. A run that fails, or stops early, is
 reported as such, the others still run, and compare.py exits non-zero.
 Ctrl-C or SIGTERM is passed on to the running script, which stops as it
@@ -17,6 +18,8 @@ does on its own; the report then covers the runs so far.
 import argparse
 import collections
 import os
+import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -32,6 +35,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = {framework: f"rnnlm_{framework}.py" for framework in FRAMEWORKS}
 SET_BY_COMPARE = ("--batching", "--save_dir", "--metrics_file", "--resume", "--overwrite")
 BATCHINGS = ("sentences", "chunks")
+# The lines of a run's output that compare.py shows as it goes; its log has all.
+SHOWN = re.compile(r"epoch \d+/|test ppl |error: |stopped by |loaded ")
 COLUMNS = ("framework", "batching", "epochs", "train ppl", "valid ppl", "test ppl",
            "best epoch: test ppl", "test words", "words/s", "s/epoch", "peak memory, GB", "padding")
 
@@ -50,6 +55,9 @@ def parse_args(argv):
                              "1,2,3): the report gives each number's mean and range over them "
                              "(default: one run, with the scripts' --seed)")
     parser.add_argument("--out", help="output folder (default: results/compare-MODEL)")
+    parser.add_argument("--reports_only", action="store_true",
+                        help="delete each run's checkpoints when it ends, keeping its log and "
+                             "metrics (by default they stay, for generate.py, export.py, ...)")
     args, script_flags = parser.parse_known_args(argv)
     given = [flag for flag in script_flags if flag.split("=")[0] in SET_BY_COMPARE]
     if given:
@@ -104,24 +112,27 @@ def planned_runs(scripts, matrix):
     return [(framework, batching) for framework in scripts for batching in BATCHINGS]
 
 
-def run_training(framework, batching, seed, script_flags, out):
+def run_training(framework, batching, seed, script_flags, out, reports_only):
     """Run one training script to its end; return its record: the command,
     log, status (done, stopped or failed), epochs, test line and error."""
     name = f"{framework}-{batching}-seed{seed}"
     metrics_file = os.path.join(out, f"{name}.jsonl")
+    save_dir = os.path.join(out, "checkpoints", name)
     # --overwrite: each compare.py run starts its runs afresh in its own folder.
     args = [*script_flags, "--batching", batching, "--seed", str(seed),
-            "--metrics_file", metrics_file, "--save_dir", os.path.join(out, "checkpoints", name),
-            "--overwrite"]
+            "--metrics_file", metrics_file, "--save_dir", save_dir, "--overwrite"]
     command = repo_command(SCRIPTS[framework], args)
     print(f"running {name}: {command}", flush=True)
     log_path = os.path.join(out, f"{name}.log")
-    with open(log_path, "w", encoding="utf-8") as log:
+    with open(log_path, "w", encoding="utf-8", buffering=1) as log:  # each line as it comes
         # A session of its own: Ctrl-C in the terminal reaches only compare.py,
         # which passes it on once.
         child = subprocess.Popen([sys.executable, os.path.join(HERE, SCRIPTS[framework]), *args],
-                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        code, stop = wait_passing_on_stops(child)
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 errors="replace", start_new_session=True)
+        code, stop = wait_passing_on_stops(child, log)
+    if reports_only:
+        shutil.rmtree(save_dir, ignore_errors=True)
     epochs, test = read_metrics(metrics_file)
     finished = code == 0 and test is not None and not test["interrupted"]
     status = "done" if finished else "stopped" if epochs or test else "failed"
@@ -131,12 +142,17 @@ def run_training(framework, batching, seed, script_flags, out):
     return run, stop
 
 
-def wait_passing_on_stops(child):
-    """Wait for `child`; a Ctrl-C or SIGTERM meanwhile is passed on to it.
-    Return its exit code and the stop compare.py received, if any."""
+def wait_passing_on_stops(child, log):
+    """Copy `child`'s output into `log` as it comes, showing its SHOWN lines,
+    until it ends; a Ctrl-C or SIGTERM meanwhile is passed on to it. Return
+    its exit code and the stop compare.py received, if any."""
     stop = None
     while True:
         try:
+            for line in child.stdout:
+                log.write(line)
+                if SHOWN.match(line):
+                    print(f"  {line}", end="", flush=True)
             return child.wait(), stop
         except KeyboardInterrupt as interrupt:
             stop = interrupt
@@ -367,6 +383,21 @@ def plot(runs, out):
     plt.close(figure)
 
 
+def folder_size(folder):
+    return sum(os.path.getsize(os.path.join(root, name))
+               for root, _, names in os.walk(folder) for name in names)
+
+
+def kept_note(out):
+    """What --out holds beside the report, and how much of the disk it takes."""
+    checkpoints = os.path.join(out, "checkpoints")
+    if not os.path.isdir(checkpoints) or not os.listdir(checkpoints):
+        return f"beside it, each run's log and metrics ({folder_size(out) / 1e6:.1f} MB in all)"
+    return (f"beside it, each run's log, metrics and checkpoints (last and best epoch) in "
+            f"{checkpoints}, {folder_size(checkpoints) / 1e6:.1f} MB; --reports_only keeps no "
+            "checkpoints")
+
+
 def main(argv=None):
     args, script_flags, config_args = parse_args(argv)
     data = corpus.load_corpus(config_args.data_dir)  # fails here, before any run, if it must
@@ -376,7 +407,8 @@ def main(argv=None):
     planned = [(framework, batching, seed) for seed in args.seeds
                for framework, batching in planned_runs(args.scripts, args.matrix)]
     for framework, batching, seed in planned:
-        run, stop = run_training(framework, batching, seed, script_flags, args.out)
+        run, stop = run_training(framework, batching, seed, script_flags, args.out,
+                                 args.reports_only)
         runs.append(run)
         if stop:
             break  # the runs not started are left out of the report
@@ -386,7 +418,7 @@ def main(argv=None):
     plot(runs, args.out)
     print(f"\n{markdown_table(runs)}\n\n{scored_tokens_note(runs, test_targets)}\n"
           f"{spread_note(runs, args.seeds)}")
-    print(f"report: {os.path.join(args.out, 'comparison.md')}")
+    print(f"report: {os.path.join(args.out, 'comparison.md')}; {kept_note(args.out)}")
     if stop:
         raise stop
     unfinished = [label(run) for run in runs if run["status"] != "done"]

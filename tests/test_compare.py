@@ -1,5 +1,6 @@
 """compare.py: the report, a failed or stopped run, signals, and the flags it owns."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -52,12 +53,20 @@ def test_matrix_runs_every_script_both_ways_and_reports_them(readme_runs):
                for framework in ("paddle", "tensorflow", "keras"))
     assert report.count(" --batching ") == 8 and (out / "comparison.png").stat().st_size > 10_000
     assert table_lines(printed) == table_lines(report)
+    # Each run's epoch and test lines, shown as it went; its checkpoints kept, and said so.
+    assert [line.split()[:2] for line in printed.splitlines() if line.startswith("  epoch ")] == \
+        [["epoch", "1/1"]] * 8
+    assert len([line for line in printed.splitlines() if line.startswith("  test ppl ")]) == 8
+    assert len(os.listdir(out / "checkpoints")) == 8
+    assert re.search(r"checkpoints \(last and best epoch\) in \S+, [\d.]+ MB; --reports_only",
+                     printed.splitlines()[-1])
 
 
 def test_seeds_give_each_row_its_mean_and_range(data_dir, tmp_path, capsys):
     out = tmp_path / "out"
     compare.main(["--scripts", "fluid", "--matrix", "--seeds", "1,2", "--data_dir", data_dir,
-                  "--out", str(out), *TINY])
+                  "--out", str(out), "--reports_only", *TINY])
+    assert os.listdir(out / "checkpoints") == []  # --reports_only
     report = (out / "comparison.md").read_text()
     rows = [line.split(" | ") for line in table_lines(report)]
     assert [row[:3] for row in rows] == [["| fluid", "sentences", "2"],
@@ -75,7 +84,10 @@ def test_seeds_give_each_row_its_mean_and_range(data_dir, tmp_path, capsys):
     kind = "apart" if compare.apart(tests["sentences"], tests["chunks"]) else "within the spread"
     assert f"by batching, sentences and chunks are {kind} for fluid." in report
     assert report.count(" --seed ") == 4 and "Seeds 1, 2: each number is the mean" in report
-    assert "Test perplexity over seeds 1, 2" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Test perplexity over seeds 1, 2" in printed
+    assert printed.splitlines()[-1].endswith("each run's log and metrics "
+                                             f"({compare.folder_size(out) / 1e6:.1f} MB in all)")
 
 
 @pytest.mark.parametrize("scripts", ["fluid,pytorch", "keras,"])
