@@ -84,7 +84,7 @@ def one_epoch(script, batching, workers, model, data_dir):
                                 capture_output=True, text=True)
         if result.returncode != 0:
             raise UserError(f"{script} on {counted(workers, 'worker')} failed: "
-                            f"{child_error(result.stderr, f'exit {result.returncode}')}")
+                            f"{child_error(result.stdout + result.stderr, f'exit {result.returncode}')}")
         with open(metrics, encoding="utf-8") as lines:
             return json.loads(lines.readline())
 

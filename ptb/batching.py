@@ -100,15 +100,19 @@ def count_batches(sentences, config, drop_remainder=False):
 
 
 def check_batch_size(sentences, config):
-    """Refuse a --batch_size that one batch of the training split cannot fill,
+    """Refuse a --batch_size that one batch of the training split cannot fill
+    (on several workers, one global batch of config.workers x --batch_size rows),
     rather than quietly train on smaller batches than asked for."""
     if config.batching == "chunks":
         available, unit = corpus.count_targets(sentences), "target words"
     else:
         available, unit = count_pieces(sentences, config.max_sentence_length), "sentences"
-    if config.batch_size > available:
-        raise UserError(f"--batch_size {config.batch_size} is more than the {available:,} {unit} "
-                        f"of the training split; choose at most {available:,}")
+    workers = config.workers
+    if config.batch_size * workers > available:
+        asked = (f"--batch_size {config.batch_size} on {workers} workers (a global batch of "
+                 f"{config.batch_size * workers})" if workers > 1 else f"--batch_size {config.batch_size}")
+        raise UserError(f"{asked} is more than the {available:,} {unit} of the training split; "
+                        f"choose at most {available // workers:,}")
 
 
 def describe_data(data, config):

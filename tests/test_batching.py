@@ -1,9 +1,11 @@
 """ptb.batching: the stream, its chunks worked out by hand, and the batch counts."""
 import numpy as np
+import pytest
 
 from config import Config
 from ptb import batching
 from ptb.corpus import EOS
+from ptb.errors import UserError
 
 
 def test_chunks_worked_out_by_hand():
@@ -55,3 +57,13 @@ def test_count_batches_for_each_batching():
     # 3 rows of 4 targets in chunks of 3 steps (2 batches), then a 2-target tail.
     chunks = Config(batching="chunks", batch_size=3, num_steps=3)
     assert batching.count_batches(sentences, chunks) == 2 + 1
+
+
+def test_a_global_batch_too_large_for_the_data_names_the_workers():
+    """On 2 workers, --batch_size 20 asks for 40 sentences a step: the hint is
+    the largest --batch_size each worker can have."""
+    config = Config(batching="sentences", batch_size=20, workers=2)
+    with pytest.raises(UserError) as refused:
+        batching.check_batch_size([[1, 2]] * 30, config)
+    assert str(refused.value) == ("--batch_size 20 on 2 workers (a global batch of 40) is more than "
+                                  "the 30 sentences of the training split; choose at most 15")

@@ -42,11 +42,13 @@ def describe_stop(stop):
     return f"stopped by {'SIGTERM' if isinstance(stop, Terminated) else 'Ctrl-C'}"
 
 
-def child_error(stderr, fallback):
-    """What a child process failed with: the last line it printed on stderr,
-    without its `error: `, or `fallback` if it printed nothing."""
-    lines = stderr.strip().splitlines()
-    return lines[-1].removeprefix("error: ") if lines else fallback
+def child_error(output, fallback):
+    """What a child process failed with: the last `error: ` line of its
+    output (else its last line), without the `error: `, or `fallback` if it
+    printed nothing. A launcher's own lines may follow its worker's error."""
+    lines = output.strip().splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    return (errors or lines)[-1].removeprefix("error: ") if lines else fallback
 
 
 def run_cli(main, argv=None):

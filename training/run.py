@@ -77,7 +77,7 @@ class Run:
         self.data = corpus.load_corpus(config.data_dir)
         self.config = dataclasses.replace(config, vocab_size=len(self.data.vocab),
                                           workers=workers.count)
-        check_batch_size(self.data.train, global_batch_config(self.config))
+        check_batch_size(self.data.train, self.config)
         self.eval_config = evaluation_config(self.config)
         self.checkpoints = CheckpointFolder(config.save_dir,
                                             run_identity(framework, self.config, self.data.vocab),
