@@ -29,7 +29,7 @@ class Config:
     vocab_size: int = 10000     # replaced by the size of the data's vocabulary
     # The run.
     model: str = "small"
-    batching: str = "sentences"  # or "chunks"; each script has its own default
+    batching: str = "sentences"  # or "chunks", "buckets"; each script has its own default
     data_dir: str = "data"
     device: str = "auto"
     threads: int = 0            # CPU threads for the math; 0: one per core
@@ -55,6 +55,8 @@ PRESETS = {
 # The four scripts, rnnlm_NAME.py: each framework's 2018 API, then today's,
 # the order of compare.py's and bench.py's reports.
 FRAMEWORKS = ("fluid", "paddle", "tensorflow", "keras")
+# The ways to batch (ptb/batching.py), in the order reports list them.
+BATCHINGS = ("sentences", "chunks", "buckets")
 # How each batches unless told otherwise: the design's contrast.
 DEFAULT_BATCHING = {"fluid": "sentences", "paddle": "sentences", "tensorflow": "chunks",
                     "keras": "chunks"}
@@ -143,9 +145,10 @@ def build_parser(framework):
         help="preset of Zaremba et al. (2014): test is tiny, small/medium/large as in the paper")
     add("--data_dir", type=existing_dir, default=Config.data_dir,
         help="folder with ptb.train.txt, ptb.valid.txt, ptb.test.txt")
-    add("--batching", choices=["sentences", "chunks"], default=DEFAULT_BATCHING[framework],
+    add("--batching", choices=BATCHINGS, default=DEFAULT_BATCHING[framework],
         help="sentences: whole sentences, state reset for each; "
-             "chunks: fixed num_steps pieces of the text, state carried")
+             "chunks: fixed num_steps pieces of the text, state carried; "
+             "buckets: whole sentences, grouped by length so that little is padded")
     add("--device", choices=["auto", "cpu", "gpu"], default=Config.device,
         help="auto uses a GPU when the build and the machine have one")
     add("--threads", type=positive_int,

@@ -43,10 +43,13 @@ def seeded_shuffle(reader, seed):
     return shuffled_reader
 
 
-def sentence_batches(sentences, vocab, batch_size, max_length, seed=None):
+def sentence_batches(sentences, vocab, batch_size, max_length, seed=None, buckets=False):
     """Mini-batches of `batch_size` (src, trg) sentence pairs: in file order,
-    or shuffled by `seed` (as load_data_tf shuffles them)."""
+    or shuffled by `seed` (as load_data_tf shuffles them); with buckets,
+    sentences of similar length together, the groups load_data_tf pads."""
     reader = sentence_reader(sentences, vocab, max_length)
+    if buckets:
+        return lambda: iter(batching.sentence_groups(list(reader()), batch_size, seed, buckets))
     if seed is not None:
         reader = seeded_shuffle(reader, seed)
     return paddle.batch(reader, batch_size)

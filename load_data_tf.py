@@ -25,20 +25,20 @@ def chunk_batches(sentences, vocab, batch_size, num_steps):
     return lambda: batching.chunks(stream, batch_size, num_steps)
 
 
-def sentence_batches(sentences, vocab, batch_size, max_length, seed=None):
+def sentence_batches(sentences, vocab, batch_size, max_length, seed=None, buckets=False):
     """A reader of (inputs, targets, lengths): batch_size whole sentences,
     each [<eos>] + words -> words + [<eos>], padded to the longest of the batch.
 
     A sentence of more than max_length steps comes in pieces (ptb.batching).
-    With a seed, the sentences are shuffled as load_data_fluid shuffles them.
+    With a seed, the sentences are shuffled as load_data_fluid shuffles them;
+    with buckets, grouped by length first, in the same groups as Fluid's.
     """
     pairs = list(batching.sentence_pairs(sentences, vocab, max_length))
     eos = vocab[corpus.EOS]
 
     def reader():
-        order = corpus.shuffled(pairs, seed) if seed is not None else pairs
-        for start in range(0, len(order), batch_size):
-            yield padded(order[start:start + batch_size], eos)
+        for group in batching.sentence_groups(pairs, batch_size, seed, buckets):
+            yield padded(group, eos)
     return reader
 
 

@@ -28,6 +28,16 @@ bounded memory and still scores every target once:
 
     max_sentence_length 3, words a b c d e:   src  <eos> a b | c d e
                                                trg  a b c     | d e <eos>
+
+Batching by buckets, the same sentences are grouped by length first, so
+that a padded batch is nearly all words: the epoch's shuffled pairs are
+taken POOL_BATCHES batches at a time, each pool sorted by length and cut
+into batches, and the batches shuffled. Every script batches the same
+groups (sentence_groups), Fluid unpadded, the others padded:
+
+    shuffled      9 2 7 3 8 2 | 5 9 3 ...        (lengths; a pool of 3 batches of 2)
+    sorted        2 2 3 7 8 9 | ...
+    batches       [2 2] [3 7] [8 9] ...  ->  shuffled: [8 9] [2 2] ... [3 7]
 """
 import numpy as np
 
@@ -82,6 +92,27 @@ def sentence_pairs(sentences, vocab, max_length):
         src, trg = [eos] + words, words + [eos]
         for start in range(0, len(src), max_length):
             yield src[start:start + max_length], trg[start:start + max_length]
+
+
+# Batching by buckets, how many batches' sentences are sorted together: enough
+# for neighbours in length, few enough that a batch still mixes the text.
+POOL_BATCHES = 50
+
+
+def sentence_groups(pairs, batch_size, seed=None, buckets=False):
+    """The (src, trg) pairs cut into batches of `batch_size`: in their order,
+    shuffled by `seed` if given; with buckets, grouped by length as the
+    module's docstring shows (with a seed, the batches shuffled too)."""
+    order = corpus.shuffled(pairs, seed) if seed is not None else list(pairs)
+    if not buckets:
+        return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    pool = POOL_BATCHES * batch_size
+    groups = []
+    for start in range(0, len(order), pool):
+        by_length = sorted(order[start:start + pool], key=lambda pair: len(pair[0]))
+        groups += [by_length[first:first + batch_size]
+                   for first in range(0, len(by_length), batch_size)]
+    return corpus.shuffled(groups, seed) if seed is not None else groups
 
 
 def count_pieces(sentences, max_length):
@@ -163,5 +194,6 @@ def make_batches(loader, sentences, vocab, config, seed=None):
         reader = loader.chunk_batches(sentences, vocab, config.batch_size, config.num_steps)
     else:
         reader = loader.sentence_batches(sentences, vocab, config.batch_size,
-                                         config.max_sentence_length, seed)
+                                         config.max_sentence_length, seed,
+                                         buckets=config.batching == "buckets")
     return Batches(reader, count_batches(sentences, config))

@@ -1,4 +1,4 @@
-"""Both loaders, batching either way, score exactly W + L targets, with the same ids."""
+"""Both loaders, batching any way, score exactly W + L targets, with the same ids."""
 import random
 
 import numpy as np
@@ -44,7 +44,19 @@ def test_both_loaders_score_words_plus_lines(tmp_path, valid_lines, max_length):
         for _, targets, lengths in load_data_tf.sentence_batches(data.valid, data.vocab, 3, max_length)()
         for row, length in enumerate(lengths)])
 
+    # By buckets, the same targets grouped by length; each once.
+    fluid_bucket_targets, tf_bucket_targets = (
+        np.concatenate([load_data_fluid.flat_column(batch, 1).ravel() for batch in
+                        load_data_fluid.sentence_batches(data.valid, data.vocab, 3, max_length,
+                                                         seed=1, buckets=True)()]),
+        np.concatenate([targets[row, :length]
+                        for _, targets, lengths in load_data_tf.sentence_batches(
+                            data.valid, data.vocab, 3, max_length, seed=1, buckets=True)()
+                        for row, length in enumerate(lengths)]))
+
     assert len(fluid_targets) == len(tf_targets) == words_plus_lines
+    np.testing.assert_array_equal(fluid_bucket_targets, tf_bucket_targets)
+    np.testing.assert_array_equal(np.sort(tf_bucket_targets), np.sort(stream[1:]))
     np.testing.assert_array_equal(fluid_targets, stream[1:])
     np.testing.assert_array_equal(tf_sentence_targets, stream[1:])
     np.testing.assert_array_equal(np.sort(tf_targets), np.sort(stream[1:]))

@@ -62,3 +62,30 @@ def test_both_loaders_shuffle_sentences_into_the_same_order():
           for _, targets, lengths in load_data_tf.sentence_batches(sentences, VOCAB, 4, 100, seed=7)()
           for row, length in enumerate(lengths)]
     assert fluid == tf
+
+
+def bucketed_corpus():
+    """300 sentences of 1 to 60 words, shuffled: lengths as spread as PTB's."""
+    rng = np.random.default_rng(3)
+    return [[int(word) for word in rng.integers(1, 4, size=length)]
+            for length in rng.integers(1, 61, size=300)]
+
+
+def test_both_loaders_bucket_the_same_groups_of_similar_length():
+    """One seed, the same batches as word ids: Fluid's unpadded, TF's padded
+    (the other two scripts batch with load_data_tf); nearly nothing padded,
+    every sentence once, and the batches shuffled by the seed."""
+    sentences = bucketed_corpus()
+    fluid = [[trg for _, trg in batch] for batch in
+             load_data_fluid.sentence_batches(sentences, VOCAB, 4, 100, seed=7, buckets=True)()]
+    tf = list(load_data_tf.sentence_batches(sentences, VOCAB, 4, 100, seed=7, buckets=True)())
+    assert fluid == [[targets[row, :length].tolist() for row, length in enumerate(lengths)]
+                     for _, targets, lengths in tf]
+    padded_steps = sum(targets.size for _, targets, _ in tf)
+    words = sum(int(lengths.sum()) for _, _, lengths in tf)
+    unbucketed = load_data_tf.sentence_batches(sentences, VOCAB, 4, 100, seed=7)()
+    assert 1 - words / padded_steps < 0.05 < 1 - words / sum(t.size for _, t, _ in unbucketed)
+    assert sorted(map(tuple, sum(fluid, []))) == sorted(tuple(words + [0]) for words in sentences)
+    again = load_data_tf.sentence_batches(sentences, VOCAB, 4, 100, seed=8, buckets=True)()
+    assert [lengths.tolist() for *_, lengths in again] != [lengths.tolist() for *_, lengths in tf]
+    assert len(tf) == batching.count_batches(sentences, Config(batching="buckets", batch_size=4))

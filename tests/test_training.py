@@ -140,3 +140,17 @@ def test_missing_split_points_at_download(framework, tmp_path):
     (tmp_path / "ptb.train.txt").write_text(" a b\n")
     with pytest.raises(UserError, match=r"ptb\.valid\.txt not found.*download\.sh"):
         SCRIPTS[framework].main(["--data_dir", str(tmp_path), "--device", "cpu"])
+
+
+@pytest.mark.parametrize("framework", [*sorted(SCRIPTS), *TODAYS])
+def test_every_script_learns_by_buckets(framework, data_dir, tmp_path):
+    """Sentences grouped by length: the model learns, nearly nothing is
+    padded (Fluid pads nothing), and every test target is scored."""
+    *epochs, test = train(framework, data_dir, str(tmp_path), "--model", "test", *TINY_MODEL,
+                          "--batching", "buckets", "--epochs", "2")
+    texts = {split: corpus.read_sentences(corpus.split_path(data_dir, split))
+             for split in ("train", "valid", "test")}
+    assert epochs[-1]["batching"] == "buckets"
+    assert epochs[-1]["valid_ppl"] < 0.5 * unigram_perplexity(texts["train"], texts["valid"])
+    assert (epochs[-1]["padding"] == 0) if framework == "fluid" else (epochs[-1]["padding"] < 0.05)
+    assert test["test_words"] == corpus.count_targets(texts["test"])
