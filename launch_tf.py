@@ -19,10 +19,14 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 from config import OneLineParser, positive_int
 from ptb.errors import UserError
 from training.errors import run_cli
+
+# How long a stopped worker has to end on its own before it is killed.
+GRACE_SECONDS = 10
 
 
 def parse_args(argv):
@@ -107,6 +111,21 @@ def next_to_end(workers):
     return index, workers[index].wait()
 
 
+def stop_workers(workers):
+    """SIGTERM, then SIGKILL those still running after GRACE_SECONDS: a
+    worker blocked inside TensorFlow's C++ (waiting for a peer that will
+    never come) cannot run its SIGTERM handler."""
+    for worker in workers:
+        worker.terminate()
+    deadline = time.monotonic() + GRACE_SECONDS
+    for worker in workers:
+        try:
+            worker.wait(timeout=max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
 def wait_for(workers, relay, stop):
     """Wait for the workers. The first to fail ends the run: the others are
     stopped and the launcher says its error. After a Ctrl-C or SIGTERM that
@@ -117,10 +136,7 @@ def wait_for(workers, relay, stop):
         running.discard(index)
         if code and not stop:
             relay.hear_only(index)
-            for other in running:
-                workers[other].terminate()
-            for other in running:
-                workers[other].wait()
+            stop_workers([workers[other] for other in running])
             error = relay.error_of(index) or f"exited with code {code}; its output is above"
             raise UserError(f"worker {index} stopped the run: {error}")
     relay.hear_only(0)
