@@ -28,7 +28,7 @@ import sys
 from config import DEFAULT_BATCHING, FRAMEWORKS, OneLineParser, build_parser
 from ptb import corpus
 from ptb.errors import UserError
-from training.errors import Terminated, run_cli
+from training.errors import Terminated, run_cli, stop_handled
 from training.reports import machine_summary, read_json_lines, repo_command, versions_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -155,6 +155,7 @@ def wait_passing_on_stops(child, log):
                     print(f"  {line}", end="", flush=True)
             return child.wait(), stop
         except KeyboardInterrupt as interrupt:
+            stop_handled()
             stop = interrupt
             child.send_signal(signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)
 

@@ -2,6 +2,7 @@
 in both training scripts, at the `test` preset. Nothing finished is lost, no
 number is silently wrong, and each fault ends with one line."""
 import fcntl
+import io
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -21,6 +23,7 @@ from ptb.errors import UserError
 from tests.conftest import REPO, one_line_error, tried_runs
 from tests.corpora import write_grammar_corpus, write_split
 from tests.interrupting import calls_finished_before_the_stop
+from training import errors
 from training.checkpoints import MARKER
 from training.progress import Progress, perplexity
 from training.reports import MetricsLog, read_json_lines, trained_for
@@ -72,10 +75,16 @@ def folder_state(folder):
 
 
 def start(framework, *args):
-    """The script in a subprocess, its output unbuffered and read line by line."""
-    return subprocess.Popen([sys.executable, f"rnnlm_{framework}.py", *args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    """The script in a subprocess, its output unbuffered and read line by
+    line; killed after 300 s, so that a run which misses its stop fails the
+    test (read_until) rather than train for ever."""
+    process = subprocess.Popen([sys.executable, f"rnnlm_{framework}.py", *args], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = threading.Timer(300, process.kill)
+    deadline.daemon = True
+    deadline.start()
+    return process
 
 
 def read_until(process, text):
@@ -350,6 +359,32 @@ def test_a_save_dir_that_is_a_file_is_refused_before_any_work(framework, data_di
 
 
 # 9. Signals.
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped one
+def test_a_stop_that_python_drops_is_raised_at_the_next_batch(monkeypatch):
+    """A signal whose handler runs inside a __del__ raises there, and Python
+    drops the exception ("Exception ignored in ..."): the run would go on.
+    The next batch raises the stop again, and the run ends as stopped."""
+    monkeypatch.setattr(errors, "unhandled_stops", [], raising=False)
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    class SignalledWhileCollected:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            sum(range(100_000))  # the handler runs here, inside __del__
+
+    def main(argv):
+        progress = Progress("train", 3, log_lines=0, stream=io.StringIO())
+        for _ in range(3):
+            SignalledWhileCollected()  # collected at once
+            progress.update(1.0, 1, 1)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            errors.run_cli(main)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    assert ended.value.code == 143
 
 @pytest.mark.parametrize("framework", [*FRAMEWORKS, *TODAYS])
 def test_sigterm_stops_like_ctrl_c_keeps_the_checkpoint_and_exits_143(framework, data_dir,

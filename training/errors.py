@@ -11,8 +11,33 @@ class Terminated(KeyboardInterrupt):
     what `timeout`, CI and service managers send stops a run as Ctrl-C does."""
 
 
-def raise_terminated(signum, frame):
-    raise Terminated()
+# The stops received and not yet handled. Python drops an exception that a
+# signal handler raises inside a __del__ or a callback from C code, printing
+# "Exception ignored in ...", and the run would go on as if nothing came: the
+# next batch raises it again (raise_missed_stop), so that no stop is lost.
+unhandled_stops = []
+
+
+def stop_for(signum):
+    """The exception a stop raises: Terminated for SIGTERM, else KeyboardInterrupt."""
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def raise_stop(signum, frame):
+    """The handler of Ctrl-C and SIGTERM that run_cli installs."""
+    unhandled_stops.append(signum)
+    raise stop_for(signum)
+
+
+def raise_missed_stop():
+    """Raise a stop that was received but never handled (see unhandled_stops)."""
+    if unhandled_stops:
+        raise stop_for(unhandled_stops[-1])
+
+
+def stop_handled():
+    """Say that the stop now raised is being handled: the run goes on with it."""
+    unhandled_stops.clear()
 
 
 @contextlib.contextmanager
@@ -34,7 +59,7 @@ def stops_deferred():
         for number, handler in previous.items():
             signal.signal(number, handler)
     if received:
-        raise Terminated() if received[0] == signal.SIGTERM else KeyboardInterrupt()
+        raise stop_for(received[0])
 
 
 def describe_stop(stop):
@@ -57,7 +82,8 @@ def run_cli(main, argv=None):
     exit 130 or 143, as a shell reports a process ended by that signal."""
     # Set here, after the frameworks were imported: Paddle installs a handler
     # of its own that prints a C++ stack dump.
-    signal.signal(signal.SIGTERM, raise_terminated)
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, raise_stop)
     try:
         main(argv)
     except UserError as error:

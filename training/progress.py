@@ -5,6 +5,7 @@ import sys
 import time
 
 from ptb.errors import UserError
+from training.errors import raise_missed_stop
 
 
 class EpochStats(collections.namedtuple("EpochStats", "cost targets computed_steps seconds")):
@@ -72,7 +73,9 @@ class Progress:
     def update(self, batch_cost, batch_targets, computed_steps):
         """Add one mini-batch's summed cross-entropy, its target count and the
         time steps computed for it (more than the targets if padded).
-        A loss that is not finite stops the run: nothing after it can be trusted."""
+        A loss that is not finite stops the run: nothing after it can be trusted.
+        A stop that Python dropped on the way is raised here, between batches."""
+        raise_missed_stop()
         if not math.isfinite(batch_cost):
             raise UserError(f"{self.label}, batch {self.batches + 1} of {self.total_batches}: the "
                             f"loss is {batch_cost}; training diverged, so it stops here, and the "

@@ -27,7 +27,7 @@ from ptb import corpus
 from ptb.batching import check_batch_size, describe_data, make_batches
 from ptb.errors import UserError
 from training.checkpoints import CheckpointFolder, run_identity
-from training.errors import describe_stop, stops_deferred
+from training.errors import describe_stop, stop_handled, stops_deferred
 from training.progress import EpochStats, Progress, check_not_diverged
 from training.reports import MetricsLog, epoch_record, report_epoch, report_test
 
@@ -143,6 +143,7 @@ class Run:
         try:
             yield
         except KeyboardInterrupt as stop:
+            stop_handled()
             self.stopped = stop
             print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
 
