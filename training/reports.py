@@ -104,8 +104,8 @@ def report_epoch(metrics, config, record):
 
 
 def counted(count, noun):
-    """'1 worker', '2 workers'."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+    """'1 worker', '2 workers', '1,685 lines'."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def trained_for(epochs):
