@@ -168,22 +168,16 @@ def describe_cuts(sentences, config):
             "pieces, each starting from a zero state (--max_sentence_length)")
 
 
-# What a padded or chunk batch of load_data_tf holds, in order.
-PADDED_FIELDS = ("current_word", "next_word", "lengths")
-CHUNK_FIELDS = PADDED_FIELDS[:2]
-
-
 class Batches:
-    """An epoch's mini-batches: iterate for them, anew each time; len() is
-    how many; `fields` names the arrays of each (load_data_tf's batches)."""
+    """An epoch's mini-batches: iterate for them, anew each time; len() is how many."""
 
-    def __init__(self, reader, count, fields=PADDED_FIELDS):
-        self.reader, self.count, self.fields = reader, count, fields
+    def __init__(self, reader, count):
+        self.reader, self.count = reader, count
 
     @classmethod
     def listed(cls, batches):
         """The Batches of a list of batches made beforehand."""
-        return cls(lambda: batches, len(batches), PADDED_FIELDS[:len(batches[0])])
+        return cls(lambda: batches, len(batches))
 
     def __iter__(self):
         return iter(self.reader())
@@ -202,5 +196,4 @@ def make_batches(loader, sentences, vocab, config, seed=None):
         reader = loader.sentence_batches(sentences, vocab, config.batch_size,
                                          config.max_sentence_length, seed,
                                          buckets=config.batching == "buckets")
-    fields = CHUNK_FIELDS if config.batching == "chunks" else PADDED_FIELDS
-    return Batches(reader, count_batches(sentences, config), fields)
+    return Batches(reader, count_batches(sentences, config))
