@@ -52,6 +52,8 @@ def padded(pairs, eos):
 
 
 def batch_targets(batch):
-    """The target tokens a mini-batch scores: all of a chunk; a sentence batch's lengths."""
+    """The target tokens a mini-batch scores: all of a chunk; a sentence
+    batch's lengths. The batch may come as numpy arrays or any framework's
+    tensors (today's scripts read it through their input pipelines)."""
     _, targets, *lengths = batch
-    return int(lengths[0].sum()) if lengths else targets.size
+    return int(np.sum(lengths[0])) if lengths else int(np.size(targets))

@@ -5,8 +5,9 @@ and Dense layers, trained eagerly by a compiled step. The text goes in as
 fixed-length chunks [batch_size, num_steps], the LSTM state carried from one
 chunk to the next through `initial_state`; --batching sentences feeds whole
 sentences padded to the longest of each batch, masked in the LSTM and in
-the loss. The same model as rnnlm_tensorflow.py, which builds it with the
-v1 graph API, and the same sections in the same order.
+the loss. The batches reach the step through tf.data. The same model as
+rnnlm_tensorflow.py, which builds it with the v1 graph API, and the same
+sections in the same order.
 
 `fit` cannot carry the state across batches whose last one has a single
 row, so training is a custom loop around a tf.function step, as Keras's
@@ -159,7 +160,7 @@ def run_epoch(trainer, batches, label, training):
     # of one argument structure is traced once, not twice.
     initial_state = trainer.model.zero_state(1)
     state = None
-    for batch in batches:
+    for batch in input_pipeline(batches):
         current_word, next_word, *lengths = batch
         lengths = lengths[0] if lengths else None
         with stops_deferred():  # a stop lands between batches, never inside the step
@@ -167,8 +168,19 @@ def run_epoch(trainer, batches, label, training):
                                carried_state(state, len(current_word), initial_state))
         state = state if lengths is None else None  # sentences start from zeros
         progress.update(float(cost), load_data_tf.batch_targets(batch),
-                        computed_steps=current_word.size)
+                        computed_steps=int(tf.size(current_word)))
     return progress.finish()
+
+
+def input_pipeline(batches):
+    """The epoch's batches (load_data_tf's numpy arrays) through tf.data:
+    int32 tensors, the next batch made on tf.data's own thread while the
+    step runs. The batches themselves come from ptb.batching, so all four
+    scripts see the same ones."""
+    shapes = {"current_word": [None, None], "next_word": [None, None], "lengths": [None]}
+    signature = tuple(tf.TensorSpec(shapes[name], tf.int32, name) for name in batches.fields)
+    return tf.data.Dataset.from_generator(lambda: iter(batches),
+                                          output_signature=signature).prefetch(tf.data.AUTOTUNE)
 
 
 def evaluate(trainer, sentences, vocab, config, label):

@@ -4,7 +4,8 @@ Today's Paddle as its users write it: an nn.Layer of nn.Embedding, nn.LSTM
 and nn.Linear, run eagerly in the default IR. Sentences go in padded to the
 longest of each batch, with `sequence_length`, the padding masked out of the
 loss; --batching chunks feeds the text's fixed-length chunks and carries the
-LSTM state from one batch to the next through `initial_states`. The same
+LSTM state from one batch to the next through `initial_states`. The batches
+reach the model through paddle.io's DataLoader. The same
 model as rnnlm_fluid.py, which builds it with 2018's Fluid API, and the same
 sections in the same order.
 
@@ -114,12 +115,13 @@ def run_epoch(trainer, batches, label, training):
     else:
         trainer.model.eval()
     state = None
-    for batch in batches:
-        current_word, next_word, *lengths = (paddle.to_tensor(part) for part in batch)
+    for batch in input_pipeline(batches):
+        current_word, next_word, *lengths = batch
         lengths = lengths[0] if lengths else None
         with stops_deferred():  # a stop lands between batches, never inside Paddle
             with paddle.set_grad_enabled(training):
-                logits, state = trainer.model(current_word, carried(state, len(batch[0])), lengths)
+                logits, state = trainer.model(current_word, carried(state, len(current_word)),
+                                              lengths)
                 cost = sequence_cost(logits, next_word, lengths)
             if training:
                 (cost / trainer.batch_size).backward()
@@ -127,8 +129,29 @@ def run_epoch(trainer, batches, label, training):
                 trainer.model.clear_gradients()
         state = state if lengths is None else None  # sentences start from zeros
         progress.update(float(cost), load_data_tf.batch_targets(batch),
-                        computed_steps=batch[0].size)
+                        computed_steps=current_word.size)
     return progress.finish()
+
+
+class EpochBatches(paddle.io.Dataset):
+    """An epoch's batches (load_data_tf's numpy arrays), one item each."""
+
+    def __init__(self, batches):
+        self.batches = list(batches)
+
+    def __getitem__(self, index):
+        return self.batches[index]
+
+    def __len__(self):
+        return len(self.batches)
+
+
+def input_pipeline(batches):
+    """The epoch's batches through paddle.io: a DataLoader that hands each
+    as Paddle tensors, the next one read ahead on its own thread while the
+    step runs. batch_size=None: the batches come made from ptb.batching,
+    so that all four scripts see the same ones."""
+    return paddle.io.DataLoader(EpochBatches(batches), batch_size=None, shuffle=False)
 
 
 def carried(state, rows):

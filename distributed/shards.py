@@ -58,7 +58,7 @@ class Workers(OneWorker):
         whole = global_batch_config(config)
         batches = make_batches(loader, sentences, vocab, whole, seed)
         return Batches(lambda: shares(batches, config.batch_size, self.rank, self.count),
-                       count_batches(sentences, whole, drop_remainder=True))
+                       count_batches(sentences, whole, drop_remainder=True), batches.fields)
 
 
 def tensorflow_global_gradient(tf, grads, count, max_grad_norm, options):

@@ -168,16 +168,22 @@ def describe_cuts(sentences, config):
             "pieces, each starting from a zero state (--max_sentence_length)")
 
 
-class Batches:
-    """An epoch's mini-batches: iterate for them, anew each time; len() is how many."""
+# What a padded or chunk batch of load_data_tf holds, in order.
+PADDED_FIELDS = ("current_word", "next_word", "lengths")
+CHUNK_FIELDS = PADDED_FIELDS[:2]
 
-    def __init__(self, reader, count):
-        self.reader, self.count = reader, count
+
+class Batches:
+    """An epoch's mini-batches: iterate for them, anew each time; len() is
+    how many; `fields` names the arrays of each (load_data_tf's batches)."""
+
+    def __init__(self, reader, count, fields=PADDED_FIELDS):
+        self.reader, self.count, self.fields = reader, count, fields
 
     @classmethod
     def listed(cls, batches):
         """The Batches of a list of batches made beforehand."""
-        return cls(lambda: batches, len(batches))
+        return cls(lambda: batches, len(batches), PADDED_FIELDS[:len(batches[0])])
 
     def __iter__(self):
         return iter(self.reader())
@@ -196,4 +202,5 @@ def make_batches(loader, sentences, vocab, config, seed=None):
         reader = loader.sentence_batches(sentences, vocab, config.batch_size,
                                          config.max_sentence_length, seed,
                                          buckets=config.batching == "buckets")
-    return Batches(reader, count_batches(sentences, config))
+    fields = CHUNK_FIELDS if config.batching == "chunks" else PADDED_FIELDS
+    return Batches(reader, count_batches(sentences, config), fields)
