@@ -84,12 +84,14 @@ class Relay:
         self.heard = index
 
     def _pass_on(self, index, stream):
-        held = None
+        held = None  # an error line, passed on only if another line follows it
         for line in stream:
             if held is not None:
                 self._write(index, held)
-            held, line = (line, None) if line.startswith("error: ") else (None, line)
-            if line is not None:
+                held = None
+            if line.startswith("error: "):
+                held = line
+            else:
                 self._write(index, line)
         self.errors[index] = held and held.rstrip("\n").removeprefix("error: ")
 

@@ -133,17 +133,15 @@ def run_epoch(trainer, batches, label, training):
     return progress.finish()
 
 
-class EpochBatches(paddle.io.Dataset):
-    """An epoch's batches (load_data_tf's numpy arrays), one item each."""
+class EpochBatches(paddle.io.IterableDataset):
+    """An epoch's batches (load_data_tf's numpy arrays), one item each, made
+    as they are read."""
 
     def __init__(self, batches):
-        self.batches = list(batches)
+        self.batches = batches
 
-    def __getitem__(self, index):
-        return self.batches[index]
-
-    def __len__(self):
-        return len(self.batches)
+    def __iter__(self):
+        return iter(self.batches)
 
 
 def input_pipeline(batches):
@@ -151,7 +149,7 @@ def input_pipeline(batches):
     as Paddle tensors, the next one read ahead on its own thread while the
     step runs. batch_size=None: the batches come made from ptb.batching,
     so that all four scripts see the same ones."""
-    return paddle.io.DataLoader(EpochBatches(batches), batch_size=None, shuffle=False)
+    return paddle.io.DataLoader(EpochBatches(batches), batch_size=None)
 
 
 def carried(state, rows):
