@@ -142,8 +142,10 @@ def check_batch_size(sentences, config):
     if config.batch_size * workers > available:
         asked = (f"--batch_size {config.batch_size} on {workers} workers (a global batch of "
                  f"{config.batch_size * workers})" if workers > 1 else f"--batch_size {config.batch_size}")
+        most = available // workers
+        hint = f"choose at most {most:,}" if most else f"use at most {available:,} workers"
         raise UserError(f"{asked} is more than the {available:,} {unit} of the training split; "
-                        f"choose at most {available // workers:,}")
+                        + hint)
 
 
 def describe_data(data, config):

@@ -67,3 +67,5 @@ def test_a_global_batch_too_large_for_the_data_names_the_workers():
         batching.check_batch_size([[1, 2]] * 30, config)
     assert str(refused.value) == ("--batch_size 20 on 2 workers (a global batch of 40) is more than "
                                   "the 30 sentences of the training split; choose at most 15")
+    with pytest.raises(UserError, match="more than the 3 sentences .*; use at most 3 workers$"):
+        batching.check_batch_size([[1, 2]] * 3, Config(batching="sentences", batch_size=1, workers=4))
