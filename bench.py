@@ -9,7 +9,9 @@ For every script x batching x preset (--runs, --models), a fresh process builds 
 with the training script's own functions and times the script's own
 run_epoch on mini-batches of train (training) and valid (evaluation):
 --warmup batches first, then --repeats timings of --batches batches each,
-and reports the median words/s and the process's peak resident memory. In
+and reports the median words/s and the process's peak resident memory; and
+the words/s of reading the training batches alone, as the script feeds them
+(today's scripts through their input pipeline), with no model. In
 the same process it times the framework's own float32 matrix multiply at
 the shapes the model uses, and with the model's FLOPs per word works out
 
@@ -36,8 +38,10 @@ import sys
 import tempfile
 import time
 
+import load_data_tf
 from benchmarks import workers
 from config import (
+    BATCHINGS,
     DEFAULT_BATCHING,
     FRAMEWORKS,
     PRESETS,
@@ -57,9 +61,9 @@ from training.reports import (
     versions_line,
 )
 
-# Every script batching both ways, its own way first.
+# Every script batching every way, its own way first.
 RUNS = [(framework, batching) for framework in FRAMEWORKS
-        for batching in sorted(("sentences", "chunks"),
+        for batching in sorted(BATCHINGS,
                                key=lambda way, framework=framework: way != DEFAULT_BATCHING[framework])]
 # --profile reads Paddle's profiler (both modes) and the v1 Session's step traces.
 PROFILED = ("fluid", "paddle", "tensorflow")
@@ -75,7 +79,7 @@ def parse_args(argv):
     parser.add_argument("--data_dir", default="data", help="folder with the PTB files")
     parser.add_argument("--models", default="small,medium", help="presets, comma-separated")
     parser.add_argument("--runs", help="FRAMEWORK/BATCHING pairs, comma-separated, for example "
-                        "paddle/chunks,fluid/sentences (default: all eight; with --workers, each "
+                        "paddle/chunks,fluid/sentences (default: all twelve; with --workers, each "
                         "data-parallel script's own batching)")
     parser.add_argument("--threads", type=int, default=0,
                         help="CPU threads for the math (default: one per core)")
@@ -176,7 +180,13 @@ def fluid_bench(config, data):
     def operator_seconds(batches):
         return paddle_operator_seconds(paddle, lambda: run(batches, True))
 
-    return run, matmul_timer, operator_seconds, split_batches(load_data_fluid, config, data)
+    def read(batches):  # what run_epoch feeds: each batch's two LoD tensors
+        for batch in batches:
+            load_data_fluid.to_lod_tensors(batch, trainer.place)
+            yield batch
+
+    return (run, matmul_timer, operator_seconds, read,
+            split_batches(load_data_fluid, config, data))
 
 
 def script_runner(script, trainer):
@@ -184,6 +194,11 @@ def script_runner(script, trainer):
     def run(batches, training):
         return script.run_epoch(trainer, Batches.listed(batches), "bench", training)
     return run
+
+
+def pipeline_reader(script):
+    """read(batches): the batches through today's script's input pipeline."""
+    return lambda batches: script.input_pipeline(Batches.listed(batches))
 
 
 def split_batches(loader, config, data):
@@ -226,7 +241,8 @@ def paddle_bench(config, data):
     def operator_seconds(batches):
         return paddle_operator_seconds(paddle, lambda: run(batches, True))
 
-    return run, matmul_timer, operator_seconds, split_batches(load_data_tf, config, data)
+    return (run, matmul_timer, operator_seconds, pipeline_reader(script),
+            split_batches(load_data_tf, config, data))
 
 
 def keras_bench(config, data):
@@ -242,7 +258,7 @@ def keras_bench(config, data):
         products = tf.function(lambda: tf.add_n([tf.reduce_sum(tf.matmul(x, w)) for x in inputs]))
         return seconds(lambda: float(products()))
 
-    return (script_runner(script, trainer), matmul_timer, None,
+    return (script_runner(script, trainer), matmul_timer, None, pipeline_reader(script),
             split_batches(load_data_tf, config, data))
 
 
@@ -270,7 +286,8 @@ def tensorflow_bench(config, data):
         script_runner(script, trainer._replace(session=traced))(batches, True)
         return traced.seconds
 
-    return (script_runner(script, trainer), matmul_timer, operator_seconds,
+    # The v1 graph feeds the numpy arrays themselves: reading is iterating them.
+    return (script_runner(script, trainer), matmul_timer, operator_seconds, iter,
             split_batches(load_data_tf, config, data))
 
 
@@ -319,6 +336,20 @@ def median_words_per_sec(run, batches, training, args):
                                  training).words_per_sec for start in starts)
 
 
+def pipeline_words_per_sec(read, batches):
+    """Target words/s of reading the training batches as the script feeds
+    them (its input pipeline, or Fluid's LoD tensors), with no model: the
+    best of three passes."""
+    words = sum(map(load_data_tf.batch_targets, batches))
+
+    def one_pass():
+        start = time.perf_counter()
+        for _ in read(batches):
+            pass
+        return time.perf_counter() - start
+    return words / min(one_pass() for _ in range(3))
+
+
 def measure_one(framework, batching, model, args):
     """Everything for one framework x batching x preset, in this process."""
     data = corpus.load_corpus(args.data_dir)
@@ -326,14 +357,16 @@ def measure_one(framework, batching, model, args):
                        "vocab_size": len(data.vocab), "threads": args.threads, "device": "cpu"})
     make = {"fluid": fluid_bench, "paddle": paddle_bench, "tensorflow": tensorflow_bench,
             "keras": keras_bench}[framework]
-    run, matmul_timer, operator_seconds, batches = make(config, data)
+    run, matmul_timer, operator_seconds, read, batches = make(config, data)
     train = median_words_per_sec(run, batches["train"], True, args)
     evaluate = median_words_per_sec(run, batches["valid"], False, args)
     rate = matmul_rate(matmul_timer, config)
     flops = flops_per_word(config)
     result = dict(framework=framework, batching=batching, model=model,
                   threads=cpu_threads(config), train_words_per_sec=train,
-                  eval_words_per_sec=evaluate, matmul_flops_per_sec=rate,
+                  eval_words_per_sec=evaluate,
+                  pipeline_words_per_sec=pipeline_words_per_sec(read, batches["train"]),
+                  matmul_flops_per_sec=rate,
                   train_flops_per_word=flops["train"], efficiency=train * flops["train"] / rate,
                   peak_memory_mb=peak_memory_mb())
     if args.profile:
@@ -363,17 +396,18 @@ def measure_in_subprocess(framework, batching, model, args):
 
 def table(results):
     columns = ("framework", "batching", "model", "threads", "train words/s", "eval words/s",
-               "matmul GFLOP/s", "MFLOP/word", "efficiency", "peak memory")
+               "reading words/s", "matmul GFLOP/s", "MFLOP/word", "efficiency", "peak memory")
     lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
     for r in results:
         if "error" in r:
             lines.append(f"| {r['framework']} | {r['batching']} | {r['model']} | failed: "
-                         f"{r['error']} |" + " |" * 6)
+                         f"{r['error']} |" + " |" * 7)
             continue
         lines.append(
             f"| {r['framework']} | {r['batching']} | {r['model']} | {r['threads']} | "
             f"{r['train_words_per_sec']:,.0f} | {r['eval_words_per_sec']:,.0f} | "
-            f"{r['matmul_flops_per_sec'] / 1e9:.1f} | {r['train_flops_per_word'] / 1e6:.1f} | "
+            f"{r['pipeline_words_per_sec']:,.0f} | {r['matmul_flops_per_sec'] / 1e9:.1f} | "
+            f"{r['train_flops_per_word'] / 1e6:.1f} | "
             f"{r['efficiency']:.0%} | {r['peak_memory_mb'] / 1000:.2f} GB |")
     return "\n".join(lines)
 

@@ -1,8 +1,8 @@
 """Train with several scripts on the same data and settings, and report side by side.
 
     python compare.py --model small --data_dir data            # each script's own batching
-    python compare.py --matrix --model small --data_dir data   # framework x batching, 4 runs
-    python compare.py --scripts fluid,tensorflow,paddle,keras --matrix --data_dir data  # 8 runs
+    python compare.py --matrix --model small --data_dir data   # framework x batching, 6 runs
+    python compare.py --scripts fluid,tensorflow,paddle,keras --matrix --data_dir data  # 12 runs
     python compare.py --seeds 1,2,3 --model small --data_dir data   # each run once per seed
 
 Every other flag (--epochs, --device, ...) goes to every script unchanged.
@@ -17,6 +17,7 @@ does on its own; the report then covers the runs so far.
 """
 import argparse
 import collections
+import itertools
 import os
 import re
 import shutil
@@ -25,7 +26,7 @@ import statistics
 import subprocess
 import sys
 
-from config import DEFAULT_BATCHING, FRAMEWORKS, OneLineParser, build_parser
+from config import BATCHINGS, DEFAULT_BATCHING, FRAMEWORKS, OneLineParser, build_parser
 from ptb import corpus
 from ptb.errors import UserError
 from training.errors import Terminated, run_cli, stop_handled
@@ -34,7 +35,6 @@ from training.reports import machine_summary, read_json_lines, repo_command, ver
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPTS = {framework: f"rnnlm_{framework}.py" for framework in FRAMEWORKS}
 SET_BY_COMPARE = ("--batching", "--save_dir", "--metrics_file", "--resume", "--overwrite")
-BATCHINGS = ("sentences", "chunks")
 # The lines of a run's output that compare.py shows as it goes; its log has all.
 SHOWN = re.compile(r"epoch \d+/|test ppl |error: |stopped by |loaded ")
 COLUMNS = ("framework", "batching", "epochs", "train ppl", "valid ppl", "test ppl",
@@ -49,7 +49,8 @@ def parse_args(argv):
     parser.add_argument("--scripts", type=script_list, default="fluid,tensorflow",
                         help=f"the training scripts to run, comma-separated, of {', '.join(SCRIPTS)}")
     parser.add_argument("--matrix", action="store_true",
-                        help="run each script batching both ways, not only its default way")
+                        help=f"run each script batching every way ({', '.join(BATCHINGS)}), not "
+                             "only its default way")
     parser.add_argument("--seeds", type=seed_list,
                         help="run each configuration once per seed, comma-separated (for example "
                              "1,2,3): the report gives each number's mean and range over them "
@@ -106,7 +107,7 @@ def script_list(text):
 
 
 def planned_runs(scripts, matrix):
-    """(framework, batching) pairs: each script's default batching, or both."""
+    """(framework, batching) pairs: each script's default batching, or every one."""
     if not matrix:
         return [(framework, DEFAULT_BATCHING[framework]) for framework in scripts]
     return [(framework, batching) for framework in scripts for batching in BATCHINGS]
@@ -274,11 +275,17 @@ def spread_note(runs, seeds):
                 "are not yet known to be larger than that (--seeds 1,2,3 measures it).")
     ranges = test_ranges(runs)
     frameworks = list(dict.fromkeys(framework for framework, _ in ranges))
-    by_batching = {True: [], False: []}
-    for framework in frameworks:
-        pair = [ranges.get((framework, batching)) for batching in BATCHINGS]
-        if None not in pair:
-            by_batching[apart(*pair)].append(framework)
+    parts = []
+    for ways in itertools.combinations(BATCHINGS, 2):
+        by_batching = {True: [], False: []}
+        for framework in frameworks:
+            pair = [ranges.get((framework, batching)) for batching in ways]
+            if None not in pair:
+                by_batching[apart(*pair)].append(framework)
+        clauses = [f"{kind} for {', '.join(by_batching[key])}" for key, kind in
+                   ((True, "apart"), (False, "within the spread")) if by_batching[key]]
+        if clauses:
+            parts.append(f"by batching, {ways[0]} and {ways[1]} are " + " and ".join(clauses))
     between = {True: [], False: []}
     for batching in BATCHINGS:
         present = [framework for framework in frameworks if (framework, batching) in ranges]
@@ -287,11 +294,6 @@ def spread_note(runs, seeds):
                 low, high = sorted((first, second), key=lambda name: ranges[(name, batching)][0])
                 between[apart(ranges[(first, batching)], ranges[(second, batching)])].append(
                     f"{low} < {high} by {batching}")
-    parts = []
-    clauses = [f"{kind} for {', '.join(by_batching[key])}"
-               for key, kind in ((True, "apart"), (False, "within the spread")) if by_batching[key]]
-    if clauses:
-        parts.append("by batching, sentences and chunks are " + " and ".join(clauses))
     if between[True] or between[False]:
         count = len(between[True]) + len(between[False])
         listed = f" ({'; '.join(between[True])})" if between[True] else ""

@@ -44,6 +44,8 @@ def test_a_small_benchmark_writes_its_table(tmp_path, capsys):
         ("keras", "sentences")]
     for r in results:
         assert r["train_words_per_sec"] > 0 and r["eval_words_per_sec"] > 0
+        # Reading the batches alone is faster than training on them.
+        assert r["pipeline_words_per_sec"] > r["train_words_per_sec"]
         # No framework trains faster than its own products allow.
         assert 0 < r["efficiency"] < 1
         assert 50 < r["peak_memory_mb"] < 4000

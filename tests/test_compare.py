@@ -9,7 +9,7 @@ import time
 import pytest
 
 import compare
-from config import FRAMEWORKS
+from config import BATCHINGS, FRAMEWORKS
 from ptb.errors import UserError
 from tests.conftest import REPO
 
@@ -42,7 +42,7 @@ def test_matrix_runs_every_script_both_ways_and_reports_them(readme_runs):
     assert report.startswith("# Side by side: fluid, paddle, tensorflow, keras")
     rows = [line.split(" | ") for line in table_lines(report)]
     assert [row[:2] for row in rows] == [[f"| {framework}", batching] for framework in FRAMEWORKS
-                                         for batching in ("sentences", "chunks")]
+                                         for batching in BATCHINGS]
     assert all(row[2] == "1" for row in rows)  # epochs
     assert len({row[7] for row in rows}) == 1  # test words: the same W + L everywhere
     assert all(row[6].startswith("1: ") for row in rows)  # the best epoch, its test ppl
@@ -51,13 +51,14 @@ def test_matrix_runs_every_script_both_ways_and_reports_them(readme_runs):
     assert padding["fluid/sentences"] == "0.0% |"
     assert all(not padding[f"{framework}/sentences"].startswith("0.0%")
                for framework in ("paddle", "tensorflow", "keras"))
-    assert report.count(" --batching ") == 8 and (out / "comparison.png").stat().st_size > 10_000
+    assert padding["fluid/buckets"] == "0.0% |"
+    assert report.count(" --batching ") == 12 and (out / "comparison.png").stat().st_size > 10_000
     assert table_lines(printed) == table_lines(report)
     # Each run's epoch and test lines, shown as it went; its checkpoints kept, and said so.
     assert [line.split()[:2] for line in printed.splitlines() if line.startswith("  epoch ")] == \
-        [["epoch", "1/1"]] * 8
-    assert len([line for line in printed.splitlines() if line.startswith("  test ppl ")]) == 8
-    assert len(os.listdir(out / "checkpoints")) == 8
+        [["epoch", "1/1"]] * 12
+    assert len([line for line in printed.splitlines() if line.startswith("  test ppl ")]) == 12
+    assert len(os.listdir(out / "checkpoints")) == 12
     assert re.search(r"checkpoints \(last and best epoch\) in \S+, [\d.]+ MB; --reports_only",
                      printed.splitlines()[-1])
 
@@ -69,10 +70,9 @@ def test_seeds_give_each_row_its_mean_and_range(data_dir, tmp_path, capsys):
     assert os.listdir(out / "checkpoints") == []  # --reports_only
     report = (out / "comparison.md").read_text()
     rows = [line.split(" | ") for line in table_lines(report)]
-    assert [row[:3] for row in rows] == [["| fluid", "sentences", "2"],
-                                         ["| fluid", "chunks", "2"]]
+    assert [row[:3] for row in rows] == [["| fluid", batching, "2"] for batching in BATCHINGS]
     tests = {}
-    for batching, row in zip(("sentences", "chunks"), rows):
+    for batching, row in zip(BATCHINGS, rows):
         ppls = [compare.read_metrics(str(out / f"fluid-{batching}-seed{seed}.jsonl"))[1]
                 ["test_ppl"] for seed in (1, 2)]
         assert len(set(ppls)) == 2  # each seed its own run
@@ -82,8 +82,8 @@ def test_seeds_give_each_row_its_mean_and_range(data_dir, tmp_path, capsys):
         assert (low, high) == (round(min(ppls), 2), round(max(ppls), 2))
         assert mean == round(sum(ppls) / 2, 2)
     kind = "apart" if compare.apart(tests["sentences"], tests["chunks"]) else "within the spread"
-    assert f"by batching, sentences and chunks are {kind} for fluid." in report
-    assert report.count(" --seed ") == 4 and "Seeds 1, 2: each number is the mean" in report
+    assert f"by batching, sentences and chunks are {kind} for fluid;" in report
+    assert report.count(" --seed ") == 6 and "Seeds 1, 2: each number is the mean" in report
     printed = capsys.readouterr().out
     assert "Test perplexity over seeds 1, 2" in printed
     assert printed.splitlines()[-1].endswith("each run's log and metrics "
