@@ -9,9 +9,10 @@ For every script x batching x preset (--runs, --models), a fresh process builds 
 with the training script's own functions and times the script's own
 run_epoch on mini-batches of train (training) and valid (evaluation):
 --warmup batches first, then --repeats timings of --batches batches each,
-and reports the median words/s and the process's peak resident memory; and
-the words/s of reading the training batches alone, as the script feeds them
-(today's scripts through their input pipeline), with no model. In
+and reports the median words/s and the process's peak resident memory; and,
+over the training batches as the script feeds them (today's scripts
+through their input pipeline), the share of the time steps fed that are
+padding and the words/s of reading them alone, with no model. In
 the same process it times the framework's own float32 matrix multiply at
 the shapes the model uses, and with the model's FLOPs per word works out
 
@@ -37,6 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import numpy as np
 
 import load_data_tf
 from benchmarks import workers
@@ -157,8 +160,9 @@ def matmul_rate(matmul_timer, config):
 def fluid_bench(config, data):
     """run(batches, training) -> EpochStats; matmul_timer(m, k, n) -> a
     function timing MATMUL_REPEATS products; operator_seconds(batches) ->
-    {operator type: seconds} (None where there is no profile); the train
-    and valid batches. The other frameworks' functions return the same."""
+    {operator type: seconds} (None where there is no profile); read() ->
+    the training split's batches made and fed as run_epoch is fed them; the
+    train and valid batches. The other frameworks' functions return the same."""
     import load_data_fluid
     import rnnlm_fluid as script
     from compat.paddle_fluid import legacy_op, paddle
@@ -180,10 +184,9 @@ def fluid_bench(config, data):
     def operator_seconds(batches):
         return paddle_operator_seconds(paddle, lambda: run(batches, True))
 
-    def read(batches):  # what run_epoch feeds: each batch's two LoD tensors
-        for batch in batches:
-            load_data_fluid.to_lod_tensors(batch, trainer.place)
-            yield batch
+    def read():  # what run_epoch is fed: the reader's batches, each as two LoD tensors
+        return (load_data_fluid.to_lod_tensors(batch, trainer.place)
+                for batch in make_batches(load_data_fluid, data.train, data.vocab, config))
 
     return (run, matmul_timer, operator_seconds, read,
             split_batches(load_data_fluid, config, data))
@@ -196,9 +199,10 @@ def script_runner(script, trainer):
     return run
 
 
-def pipeline_reader(script):
-    """read(batches): the batches through today's script's input pipeline."""
-    return lambda batches: script.input_pipeline(Batches.listed(batches))
+def pipeline_reader(script, config, data):
+    """read() -> the training split's batches, made as the script makes them
+    and read through today's script's input pipeline."""
+    return lambda: script.input_pipeline(make_batches(load_data_tf, data.train, data.vocab, config))
 
 
 def split_batches(loader, config, data):
@@ -241,7 +245,7 @@ def paddle_bench(config, data):
     def operator_seconds(batches):
         return paddle_operator_seconds(paddle, lambda: run(batches, True))
 
-    return (run, matmul_timer, operator_seconds, pipeline_reader(script),
+    return (run, matmul_timer, operator_seconds, pipeline_reader(script, config, data),
             split_batches(load_data_tf, config, data))
 
 
@@ -258,8 +262,8 @@ def keras_bench(config, data):
         products = tf.function(lambda: tf.add_n([tf.reduce_sum(tf.matmul(x, w)) for x in inputs]))
         return seconds(lambda: float(products()))
 
-    return (script_runner(script, trainer), matmul_timer, None, pipeline_reader(script),
-            split_batches(load_data_tf, config, data))
+    return (script_runner(script, trainer), matmul_timer, None,
+            pipeline_reader(script, config, data), split_batches(load_data_tf, config, data))
 
 
 def tensorflow_bench(config, data):
@@ -286,8 +290,9 @@ def tensorflow_bench(config, data):
         script_runner(script, trainer._replace(session=traced))(batches, True)
         return traced.seconds
 
-    # The v1 graph feeds the numpy arrays themselves: reading is iterating them.
-    return (script_runner(script, trainer), matmul_timer, operator_seconds, iter,
+    # The v1 graph is fed the numpy generator's arrays themselves.
+    return (script_runner(script, trainer), matmul_timer, operator_seconds,
+            lambda: make_batches(load_data_tf, data.train, data.vocab, config),
             split_batches(load_data_tf, config, data))
 
 
@@ -336,18 +341,26 @@ def median_words_per_sec(run, batches, training, args):
                                  training).words_per_sec for start in starts)
 
 
-def pipeline_words_per_sec(read, batches):
-    """Target words/s of reading the training batches as the script feeds
-    them (its input pipeline, or Fluid's LoD tensors), with no model: the
-    best of three passes."""
-    words = sum(map(load_data_tf.batch_targets, batches))
+def pipeline_words_per_sec(read):
+    """Target words/s of making and reading the training batches as the
+    script feeds them (read(): its reader and input pipeline, or Fluid's
+    LoD tensors), with no model: the best of three passes."""
+    words = sum(map(load_data_tf.batch_targets, read()))
 
     def one_pass():
         start = time.perf_counter()
-        for _ in read(batches):
+        for _ in read():
             pass
         return time.perf_counter() - start
     return words / min(one_pass() for _ in range(3))
+
+
+def fed_padding(read):
+    """The share of the time steps fed to the model that are padding, over
+    the training batches as the script feeds them: rows x longest computed
+    (a LoD tensor's words alone) against the targets scored."""
+    fed = [batch for batch in read()]  # list() would ask a DataLoader for its len()
+    return 1 - sum(map(load_data_tf.batch_targets, fed)) / sum(np.size(batch[0]) for batch in fed)
 
 
 def measure_one(framework, batching, model, args):
@@ -365,7 +378,8 @@ def measure_one(framework, batching, model, args):
     result = dict(framework=framework, batching=batching, model=model,
                   threads=cpu_threads(config), train_words_per_sec=train,
                   eval_words_per_sec=evaluate,
-                  pipeline_words_per_sec=pipeline_words_per_sec(read, batches["train"]),
+                  padding=fed_padding(read),
+                  pipeline_words_per_sec=pipeline_words_per_sec(read),
                   matmul_flops_per_sec=rate,
                   train_flops_per_word=flops["train"], efficiency=train * flops["train"] / rate,
                   peak_memory_mb=peak_memory_mb())
@@ -395,17 +409,19 @@ def measure_in_subprocess(framework, batching, model, args):
 
 
 def table(results):
-    columns = ("framework", "batching", "model", "threads", "train words/s", "eval words/s",
-               "reading words/s", "matmul GFLOP/s", "MFLOP/word", "efficiency", "peak memory")
+    columns = ("framework", "batching", "model", "threads", "padding", "train words/s",
+               "eval words/s", "reading words/s", "matmul GFLOP/s", "MFLOP/word", "efficiency",
+               "peak memory")
     lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
     for r in results:
         if "error" in r:
             lines.append(f"| {r['framework']} | {r['batching']} | {r['model']} | failed: "
-                         f"{r['error']} |" + " |" * 7)
+                         f"{r['error']} |" + " |" * 8)
             continue
         lines.append(
             f"| {r['framework']} | {r['batching']} | {r['model']} | {r['threads']} | "
-            f"{r['train_words_per_sec']:,.0f} | {r['eval_words_per_sec']:,.0f} | "
+            f"{r['padding']:.1%} | {r['train_words_per_sec']:,.0f} | "
+            f"{r['eval_words_per_sec']:,.0f} | "
             f"{r['pipeline_words_per_sec']:,.0f} | {r['matmul_flops_per_sec'] / 1e9:.1f} | "
             f"{r['train_flops_per_word'] / 1e6:.1f} | "
             f"{r['efficiency']:.0%} | {r['peak_memory_mb'] / 1000:.2f} GB |")

@@ -49,6 +49,9 @@ def test_a_small_benchmark_writes_its_table(tmp_path, capsys):
         # No framework trains faster than its own products allow.
         assert 0 < r["efficiency"] < 1
         assert 50 < r["peak_memory_mb"] < 4000
+        # LoD batches and chunks feed no padding; padded sentences do.
+        padded = (r["framework"], r["batching"]) == ("keras", "sentences")
+        assert (0.05 < r["padding"] < 0.9) if padded else r["padding"] == 0
     assert "| fluid | sentences | test |" in capsys.readouterr().out
 
 

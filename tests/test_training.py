@@ -84,11 +84,12 @@ def test_metrics_follow_the_contract(five_epochs, data_dir):
     assert last["test_words"] == sum(len(words) + 1 for words in test_split)  # W + L
 
 
-def test_resume_continues_and_reproduces(five_epochs, learned):
+@pytest.mark.parametrize("framework", [*sorted(SCRIPTS), *TODAYS])
+def test_resume_continues_and_reproduces(framework, learned):
     """Two epochs, then --resume to five: the numbers of five in one go. The
     first run's test line is dropped: the metrics file matches the checkpoints."""
-    framework, batching, straight = five_epochs
-    _, resumed = learned(framework, batching, resumed=True)
+    _, straight = learned(framework, "sentences")
+    _, resumed = learned(framework, "sentences", resumed=True)
     assert [line.get("epoch") for line in resumed] == [1, 2, 3, 4, 5, None]
     for mine, theirs in zip(resumed[2:], straight[2:]):
         for key in ("train_ppl", "valid_ppl", "test_ppl"):
