@@ -114,12 +114,7 @@ def make_steps(model, optimizer, config, workers=ONE_WORKER):
     """The compiled training and evaluation steps: (inputs, targets, lengths
     or None, state or None) -> (cost, final state)."""
     def forward(current_word, next_word, lengths, state, training):
-        # The LSTMs run unmasked: a row is padded after its words, whose outputs
-        # do not depend on what follows, and the loss drops the padded steps. Only
-        # the final state would differ, and a sentence batch's is dropped. Masked,
-        # Keras's LSTM loop on the CPU selects every output and state at every
-        # step: by buckets, 0.6-0.8x its speed by chunks (docs/what-replaced-lod.md).
-        logits, final_state = model(current_word, state, training=training)
+        logits, final_state = model(current_word, state, lengths, training=training)
         return sequence_cost(logits, next_word, lengths), final_state
 
     def replica_step(current_word, next_word, lengths, state):
