@@ -3,6 +3,7 @@
     python compare.py --model small --data_dir data            # each script's own batching
     python compare.py --matrix --model small --data_dir data   # framework x batching, 6 runs
     python compare.py --scripts fluid,tensorflow,paddle,keras --matrix --data_dir data  # 12 runs
+    python compare.py --batchings sentences,buckets --model small --data_dir data   # 4 runs
     python compare.py --seeds 1,2,3 --model small --data_dir data   # each run once per seed
 
 Every other flag (--epochs, --device, ...) goes to every script unchanged.
@@ -46,11 +47,15 @@ def parse_args(argv):
     parser = OneLineParser(
         description=__doc__.split("\n")[0], allow_abbrev=False,
         epilog="All other flags are the training scripts' (see rnnlm_fluid.py --help).")
-    parser.add_argument("--scripts", type=script_list, default="fluid,tensorflow",
+    parser.add_argument("--scripts", type=names_of(SCRIPTS, "script"), default="fluid,tensorflow",
                         help=f"the training scripts to run, comma-separated, of {', '.join(SCRIPTS)}")
-    parser.add_argument("--matrix", action="store_true",
-                        help=f"run each script batching every way ({', '.join(BATCHINGS)}), not "
-                             "only its default way")
+    ways = parser.add_mutually_exclusive_group()
+    ways.add_argument("--matrix", action="store_true",
+                      help=f"run each script batching every way ({', '.join(BATCHINGS)}), not "
+                           "only its default way")
+    ways.add_argument("--batchings", type=names_of(BATCHINGS, "batching"),
+                      help="run each script batching each of these ways, comma-separated, of "
+                           f"{', '.join(BATCHINGS)} (default: each script's own way)")
     parser.add_argument("--seeds", type=seed_list,
                         help="run each configuration once per seed, comma-separated (for example "
                              "1,2,3): the report gives each number's mean and range over them "
@@ -71,6 +76,7 @@ def parse_args(argv):
     args.seeds = args.seeds or [config_args.seed]
     script_flags = without_seed(script_flags)  # each run gets its own --seed
     args.out = args.out or os.path.join("results", f"compare-{config_args.model}")
+    args.batchings = list(BATCHINGS) if args.matrix else args.batchings
     return args, script_flags, config_args
 
 
@@ -96,21 +102,24 @@ def without_seed(flags):
     return kept
 
 
-def script_list(text):
-    """--scripts: names of SCRIPTS, returned in SCRIPTS' order."""
-    names = text.split(",")
-    unknown = [name for name in names if name not in SCRIPTS]
-    if unknown:
-        raise argparse.ArgumentTypeError(f"unknown script {unknown[0]!r}; "
-                                         f"choose from {', '.join(SCRIPTS)}")
-    return [name for name in SCRIPTS if name in names]
+def names_of(choices, kind):
+    """The type of a flag naming some of `choices`, comma-separated: the
+    names, in the order of `choices`."""
+    def names(text):
+        given = text.split(",")
+        unknown = [name for name in given if name not in choices]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown {kind} {unknown[0]!r}; "
+                                             f"choose from {', '.join(choices)}")
+        return [name for name in choices if name in given]
+    return names
 
 
-def planned_runs(scripts, matrix):
-    """(framework, batching) pairs: each script's default batching, or every one."""
-    if not matrix:
+def planned_runs(scripts, batchings):
+    """(framework, batching) pairs: each script's default batching, or each of `batchings`."""
+    if not batchings:
         return [(framework, DEFAULT_BATCHING[framework]) for framework in scripts]
-    return [(framework, batching) for framework in scripts for batching in BATCHINGS]
+    return [(framework, batching) for framework in scripts for batching in batchings]
 
 
 def run_training(framework, batching, seed, script_flags, out, reports_only):
@@ -408,7 +417,7 @@ def main(argv=None):
     runs, stop = [], None
     # Seed by seed: a report cut short by a stop still covers every configuration.
     planned = [(framework, batching, seed) for seed in args.seeds
-               for framework, batching in planned_runs(args.scripts, args.matrix)]
+               for framework, batching in planned_runs(args.scripts, args.batchings)]
     for framework, batching, seed in planned:
         run, stop = run_training(framework, batching, seed, script_flags, args.out,
                                  args.reports_only)
