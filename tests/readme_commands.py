@@ -1,8 +1,9 @@
 """Run README.md's commands as a new user would: in order, in a copy of
 the repository, each as written, on a small corpus (what data/download.sh
-fetches here) and, for training, a tiny model for one epoch (TINY, added
-after the command's own flags; compare.py with one seed). The test stands in for the venv: this
-interpreter runs the commands, its packages checked against the pins."""
+fetches here) and, for training, a tiny model for one epoch on one thread
+(TINY, added after the command's own flags; compare.py with one seed). The
+test stands in for the venv: this interpreter runs the commands, its
+packages checked against the pins."""
 import hashlib
 import importlib.metadata
 import json
@@ -18,7 +19,8 @@ from tests.corpora import write_grammar_corpus
 
 # A command line of README's code blocks.
 COMMAND = re.compile(r"^ {4,}((?:\.venv/bin/)?python3? .*|sh .*)$")
-TINY = ["--num_layers", "1", "--hidden_size", "2", "--num_steps", "2", "--epochs", "1"]
+TINY = ["--num_layers", "1", "--hidden_size", "2", "--num_steps", "2", "--epochs", "1",
+        "--threads", "1"]
 TRAINS = re.compile(r"rnnlm_\w+\.py|compare\.py")
 # compare.py with several seeds runs each configuration once per seed: here
 # once (tests/test_compare.py checks several seeds on Fluid alone).

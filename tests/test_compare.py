@@ -11,10 +11,10 @@ import pytest
 import compare
 from config import BATCHINGS, FRAMEWORKS
 from ptb.errors import UserError
-from tests.conftest import REPO
+from tests.conftest import ON_ONE_CPU, REPO
 
 TINY = ["--num_layers", "1", "--hidden_size", "16", "--batch_size", "10", "--epochs", "2",
-        "--device", "cpu"]
+        *ON_ONE_CPU]
 
 
 @pytest.fixture(scope="module")

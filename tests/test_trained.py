@@ -19,6 +19,7 @@ import score
 from config import FRAMEWORKS
 from tests.conftest import (
     IN_PROCESS,
+    ON_ONE_CPU,
     TINY_MODEL,
     cli_error,
     made_once,
@@ -50,7 +51,7 @@ def data_dir(grammar_corpus):
 
 def train(framework, data_dir, folder, *more):
     succeeded(run(f"rnnlm_{framework}.py", "--model", "test", "--data_dir", data_dir,
-                  "--device", "cpu", "--save_dir", os.path.join(folder, "ck"),
+                  *ON_ONE_CPU, "--save_dir", os.path.join(folder, "ck"),
                   "--metrics_file", os.path.join(folder, "metrics.jsonl"), *more))
     return os.path.join(folder, "ck")
 

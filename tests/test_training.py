@@ -12,6 +12,7 @@ import rnnlm_tensorflow
 from ptb import corpus
 from ptb.errors import UserError
 from tests.conftest import (
+    ON_ONE_CPU,
     TINY_MODEL,
     TODAYS,
     cli_error,
@@ -39,11 +40,11 @@ def train(framework, data_dir, out_dir, *flags):
     """Train with rnnlm_FRAMEWORK.py; return its metrics lines."""
     metrics_file = os.path.join(out_dir, "metrics.jsonl")
     args = ["--data_dir", data_dir, "--save_dir", os.path.join(out_dir, "ck"),
-            "--metrics_file", metrics_file, *TINY_MODEL, *flags]
+            "--metrics_file", metrics_file, *ON_ONE_CPU, *TINY_MODEL, *flags]
     if framework in SCRIPTS:
         SCRIPTS[framework].main(args)
     else:
-        result = run_command(f"rnnlm_{framework}.py", "--device", "cpu", *args)
+        result = run_command(f"rnnlm_{framework}.py", *args)
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return read_metrics(metrics_file)
 
