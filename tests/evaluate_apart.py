@@ -4,7 +4,8 @@ total cost and targets scored), and, for each of its cases, take one
 training step on its text as one batch for each batch size the case names
 (save the weights each step leaves, in the shared layout); and run the
 model on its padded sentences in one batch and on each alone, to show what
-the padding changes.
+the padding changes; and read its last text's batches through the script's
+input pipeline.
 
     python -m tests.evaluate_apart {paddle,keras} WEIGHTS.npz JOB.json
 
@@ -14,6 +15,7 @@ both legacy scripts. The weights go through trained/layout.py, the mapping
 convert.py uses.
 """
 import dataclasses
+import importlib
 import json
 import os
 import sys
@@ -135,13 +137,23 @@ def text_cost(script, text, fluid_weights):
     return {"cost": float(stats.cost), "targets": stats.targets}
 
 
+def fed_batches(script, text):
+    """Each batch of `text`, shuffled by its seed, as the script's input
+    pipeline hands it to the step: its arrays as lists of ids."""
+    config = Config(**text["config"])
+    batches = make_batches(load_data_tf, text["sentences"], vocab_of(config), config, text["seed"])
+    pipeline = importlib.import_module(f"rnnlm_{script}").input_pipeline
+    return [[np.asarray(part).tolist() for part in batch] for batch in pipeline(batches)]
+
+
 def main(script, weights_path, job_path):
     with open(job_path, encoding="utf-8") as job_file:
         job = json.load(job_file)
     fluid_weights = dict(np.load(weights_path))
     np.savez(job["out"], **take_steps(script, job["cases"], fluid_weights))
     print(json.dumps({"costs": [text_cost(script, text, fluid_weights) for text in job["texts"]],
-                      "padding": padding_effect(script, job["padded"], fluid_weights)}))
+                      "padding": padding_effect(script, job["padded"], fluid_weights),
+                      "fed": fed_batches(script, job["fed"])}))
 
 
 if __name__ == "__main__":

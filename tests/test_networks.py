@@ -238,7 +238,8 @@ def run_apart(script, weights, folder):
     """rnnlm_SCRIPT.py in one process of its own, from `weights`: {"costs":
     {batching: its cost of EVALUATED}, "steps": {case: {batch_size: the
     weights after its step}}, "padding": what padding SENTENCES changes,
-    "stderr"} (tests/evaluate_apart.py)."""
+    "fed": the batches of FED through its input pipeline, "stderr"}
+    (tests/evaluate_apart.py)."""
     np.savez(folder / "weights.npz", **layout.framework_params("fluid", weights, CONFIG))
     job = {"texts": [{"config": dataclasses.asdict(evaluated_config(batching)),
                       "sentences": EVALUATED} for batching in BATCHINGS],
@@ -246,6 +247,7 @@ def run_apart(script, weights, folder):
                       "batch_sizes": sizes} for config, sizes in STEP_CASES.values()],
            "padded": {"config": dataclasses.asdict(evaluated_config("sentences")),
                       "sentences": SENTENCES},
+           "fed": {"config": dataclasses.asdict(FED_CONFIG), "sentences": FED, "seed": FED_SEED},
            "out": str(folder / "after.npz")}
     (folder / "job.json").write_text(json.dumps(job))
     result = run_command("-m", "tests.evaluate_apart", script, folder / "weights.npz",
@@ -257,10 +259,14 @@ def run_apart(script, weights, folder):
              for number, (case, (_, sizes)) in enumerate(STEP_CASES.items())}
     printed = json.loads(result.stdout.strip().splitlines()[-1])
     return {"costs": dict(zip(BATCHINGS, printed["costs"])), "steps": steps,
-            "padding": printed["padding"], "stderr": result.stderr}
+            "padding": printed["padding"], "fed": printed["fed"], "stderr": result.stderr}
 
 
 BATCHINGS = ("sentences", "chunks")
+# Sentences of many lengths, grouped by buckets into four batches of three.
+FED = [[i % 11 + 1 for i in range(length)] for length in (5, 1, 8, 3, 2, 7, 4, 6, 2, 9, 1, 3)]
+FED_CONFIG = dataclasses.replace(CONFIG, batching="buckets", batch_size=3)
+FED_SEED = 7
 # Words that repeat within the batch: their embedding rows get several gradients.
 REPEATING = [[1, 2, 1, 2, 1], [1, 7], [8, 1]]
 ROWS, BATCH_SIZE = len(REPEATING), 4
@@ -336,3 +342,18 @@ def test_every_script_clips_the_norm_of_the_whole_gradient(script, steps):
 
 def norm(arrays):
     return float(np.sqrt(sum(np.sum(np.square(array, dtype=np.float64)) for array in arrays)))
+
+
+def test_every_script_is_fed_the_same_batches_by_buckets(todays):
+    """For one seed, as word ids: the batches Paddle 3's DataLoader and
+    Keras's tf.data hand their steps are load_data_tf's, which the v1 graph
+    is fed as they are, and each of their rows, its padding cut, is Fluid's
+    sentence in the same batch."""
+    made = [[part.tolist() for part in batch]
+            for batch in batching.make_batches(load_data_tf, FED, VOCAB, FED_CONFIG, FED_SEED)]
+    assert len(made) == 4
+    for script, result in todays[1].items():
+        assert result["fed"] == made, script
+    fluid = batching.make_batches(load_data_fluid, FED, VOCAB, FED_CONFIG, FED_SEED)
+    assert [[src for src, _ in batch] for batch in fluid] == [
+        [row[:length] for row, length in zip(words, lengths)] for words, _, lengths in made]
