@@ -40,7 +40,7 @@ def data_dir(grammar_corpus):
 
 @pytest.fixture(scope="session")
 def larger_data_dir(grammar_corpus):
-    return grammar_corpus(994, even_for=EVEN)
+    return grammar_corpus(494, even_for=EVEN)
 
 
 def arange_batches(rows, steps, tail=0):
@@ -114,7 +114,7 @@ def metrics(folder):
 
 # The runs that 2 workers with batch BATCH and 1 worker with batch 2 x BATCH
 # must end alike: one epoch of sentences at the `test` preset, and a larger
-# model (hidden size 16, 5 steps) for two epochs of chunks, 186 steps,
+# model (hidden size 16, 5 steps) for two epochs of chunks, 92 steps,
 # clipped at first. Paddle's engine takes both; TensorFlow's two take the
 # larger run, which clips through their shared global_gradient and each
 # optimizer's own clipping; the sentences' shares are framework-free
