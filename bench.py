@@ -184,11 +184,11 @@ def fluid_bench(config, data):
     def operator_seconds(batches):
         return paddle_operator_seconds(paddle, lambda: run(batches, True))
 
-    def read():  # what run_epoch is fed: the reader's batches, each as two LoD tensors
-        return (load_data_fluid.to_lod_tensors(batch, trainer.place)
-                for batch in make_batches(load_data_fluid, data.train, data.vocab, config))
+    def lod_tensors(batches):  # what run_epoch feeds: each batch's two LoD tensors
+        return (load_data_fluid.to_lod_tensors(batch, trainer.place) for batch in batches)
 
-    return (run, matmul_timer, operator_seconds, read,
+    return (run, matmul_timer, operator_seconds,
+            training_reader(lod_tensors, load_data_fluid, config, data),
             split_batches(load_data_fluid, config, data))
 
 
@@ -199,10 +199,11 @@ def script_runner(script, trainer):
     return run
 
 
-def pipeline_reader(script, config, data):
-    """read() -> the training split's batches, made as the script makes them
-    and read through today's script's input pipeline."""
-    return lambda: script.input_pipeline(make_batches(load_data_tf, data.train, data.vocab, config))
+def training_reader(feed, loader, config, data):
+    """read() -> the training split's batches, made by `loader` as the
+    script makes them and passed through feed(batches) as the script feeds
+    them: its input pipeline, Fluid's LoD tensors, or as they are."""
+    return lambda: feed(make_batches(loader, data.train, data.vocab, config))
 
 
 def split_batches(loader, config, data):
@@ -245,7 +246,8 @@ def paddle_bench(config, data):
     def operator_seconds(batches):
         return paddle_operator_seconds(paddle, lambda: run(batches, True))
 
-    return (run, matmul_timer, operator_seconds, pipeline_reader(script, config, data),
+    return (run, matmul_timer, operator_seconds,
+            training_reader(script.input_pipeline, load_data_tf, config, data),
             split_batches(load_data_tf, config, data))
 
 
@@ -263,7 +265,8 @@ def keras_bench(config, data):
         return seconds(lambda: float(products()))
 
     return (script_runner(script, trainer), matmul_timer, None,
-            pipeline_reader(script, config, data), split_batches(load_data_tf, config, data))
+            training_reader(script.input_pipeline, load_data_tf, config, data),
+            split_batches(load_data_tf, config, data))
 
 
 def tensorflow_bench(config, data):
@@ -292,7 +295,7 @@ def tensorflow_bench(config, data):
 
     # The v1 graph is fed the numpy generator's arrays themselves.
     return (script_runner(script, trainer), matmul_timer, operator_seconds,
-            lambda: make_batches(load_data_tf, data.train, data.vocab, config),
+            training_reader(iter, load_data_tf, config, data),
             split_batches(load_data_tf, config, data))
 
 
@@ -341,26 +344,22 @@ def median_words_per_sec(run, batches, training, args):
                                  training).words_per_sec for start in starts)
 
 
-def pipeline_words_per_sec(read):
-    """Target words/s of making and reading the training batches as the
-    script feeds them (read(): its reader and input pipeline, or Fluid's
-    LoD tensors), with no model: the best of three passes."""
-    words = sum(map(load_data_tf.batch_targets, read()))
+def reading_measures(read):
+    """Over the training batches as the script feeds them (read(): its reader
+    and input pipeline, or Fluid's LoD tensors): the share of the time steps
+    fed that are padding (rows x longest computed, a LoD tensor's words
+    alone, against the targets scored), and the target words/s of making and
+    reading them with no model, the best of three passes."""
+    fed = [batch for batch in read()]  # list() would ask a DataLoader for its len()
+    words = sum(map(load_data_tf.batch_targets, fed))
 
     def one_pass():
         start = time.perf_counter()
         for _ in read():
             pass
         return time.perf_counter() - start
-    return words / min(one_pass() for _ in range(3))
-
-
-def fed_padding(read):
-    """The share of the time steps fed to the model that are padding, over
-    the training batches as the script feeds them: rows x longest computed
-    (a LoD tensor's words alone) against the targets scored."""
-    fed = [batch for batch in read()]  # list() would ask a DataLoader for its len()
-    return 1 - sum(map(load_data_tf.batch_targets, fed)) / sum(np.size(batch[0]) for batch in fed)
+    padding = 1 - words / sum(np.size(batch[0]) for batch in fed)
+    return padding, words / min(one_pass() for _ in range(3))
 
 
 def measure_one(framework, batching, model, args):
@@ -374,12 +373,12 @@ def measure_one(framework, batching, model, args):
     train = median_words_per_sec(run, batches["train"], True, args)
     evaluate = median_words_per_sec(run, batches["valid"], False, args)
     rate = matmul_rate(matmul_timer, config)
+    padding, reading = reading_measures(read)
     flops = flops_per_word(config)
     result = dict(framework=framework, batching=batching, model=model,
                   threads=cpu_threads(config), train_words_per_sec=train,
                   eval_words_per_sec=evaluate,
-                  padding=fed_padding(read),
-                  pipeline_words_per_sec=pipeline_words_per_sec(read),
+                  padding=padding, pipeline_words_per_sec=reading,
                   matmul_flops_per_sec=rate,
                   train_flops_per_word=flops["train"], efficiency=train * flops["train"] / rate,
                   peak_memory_mb=peak_memory_mb())
