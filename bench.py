@@ -31,6 +31,7 @@ would cost on a real network, from the model's size alone.
 """
 import argparse
 import collections
+import contextlib
 import json
 import os
 import statistics
@@ -38,11 +39,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 
 import numpy as np
 
 import load_data_tf
-from benchmarks import workers
+from benchmarks import tf_tutorial, workers
 from config import (
     BATCHINGS,
     DEFAULT_BATCHING,
@@ -51,10 +53,12 @@ from config import (
     Config,
     OneLineParser,
     cpu_threads,
+    learning_rate_at,
     positive_int,
 )
 from ptb import corpus
 from ptb.batching import Batches, make_batches
+from ptb.errors import UserError
 from training.errors import child_error, run_cli
 from training.reports import (
     framework_versions,
@@ -70,6 +74,7 @@ RUNS = [(framework, batching) for framework in FRAMEWORKS
                                key=lambda way, framework=framework: way != DEFAULT_BATCHING[framework])]
 # --profile reads Paddle's profiler (both modes) and the v1 Session's step traces.
 PROFILED = ("fluid", "paddle", "tensorflow")
+TUTORIAL_PRESETS = ("small", "medium", "large")  # its SmallConfig, ...
 MATMUL_REPEATS = 10  # products per timed call, so call overhead hardly counts
 # rnnlm_fluid.py trains on one worker (distributed/fluid.py); the others by their own batching.
 WORKER_RUNS_ALLOWED = [(framework, batching) for framework, batching in RUNS if framework != "fluid"]
@@ -89,6 +94,12 @@ def parse_args(argv):
     parser.add_argument("--warmup", type=int, default=3, help="untimed batches first")
     parser.add_argument("--batches", type=int, default=15, help="batches per timing")
     parser.add_argument("--repeats", type=int, default=7, help="timings; the median is reported")
+    parser.add_argument("--reference", nargs=2, action="append", default=[],
+                        metavar=("NAME", "PATH"),
+                        help="also time a reference by chunks, for each preset: tf-tutorial CLONE "
+                             "(TensorFlow's PTB tutorial, from a git clone of tensorflow/models) "
+                             "or pytorch PYTHON (experiments/pytorch_reference.py, by a Python "
+                             "that has torch); repeatable")
     parser.add_argument("--profile", action="store_true",
                         help="also show where a training step's operator time goes")
     parser.add_argument("--out", default=os.path.join("results", "bench.json"),
@@ -117,6 +128,16 @@ def parse_args(argv):
             why = "; rnnlm_fluid.py trains on one worker" if args.workers else ""
             parser.error(f"--runs: {'/'.join(run)!r} is not one of "
                          f"{', '.join(f'{f}/{b}' for f, b in allowed)}{why}")
+    for name, _ in args.reference:
+        if name not in REFERENCES:
+            parser.error(f"--reference: unknown reference {name!r}; choose from "
+                         f"{', '.join(REFERENCES)}")
+        if args.workers or args.on_paper:
+            parser.error("--reference: times one process's training; leave out --workers and "
+                         "--on_paper")
+        if name == "tf-tutorial" and not set(args.models) <= set(TUTORIAL_PRESETS):
+            parser.error(f"--reference tf-tutorial: the tutorial has the presets "
+                         f"{', '.join(TUTORIAL_PRESETS)}; choose --models from them")
     return args
 
 # ------------------------------------------------------- what the model costs
@@ -192,11 +213,47 @@ def fluid_bench(config, data):
             split_batches(load_data_fluid, config, data))
 
 
+Timing = collections.namedtuple("Timing", "words_per_sec outside_seconds outside_share")
+Timing.__doc__ = """One timed run: target words/s, and the seconds per batch
+spent outside the framework's call and their share of the run's time (None
+where the two are not told apart)."""
+
+
+def timing(words, seconds, inside, batches):
+    """The Timing of `batches` batches of `words` target words in `seconds`,
+    `inside` of them in the framework's calls."""
+    outside = seconds - inside
+    return Timing(words / seconds, outside / batches, outside / seconds)
+
+
 def script_runner(script, trainer):
-    """run(batches, training): the script's run_epoch on a list of batches."""
+    """run(batches, training) -> Timing: the script's run_epoch on a list of batches."""
+    inside = time_framework_calls(script)
+
     def run(batches, training):
-        return script.run_epoch(trainer, Batches.listed(batches), "bench", training)
+        before = inside.seconds
+        stats = script.run_epoch(trainer, Batches.listed(batches), "bench", training)
+        return timing(stats.targets, stats.seconds, inside.seconds - before, len(batches))
     return run
+
+
+def time_framework_calls(script):
+    """A clock of the seconds spent inside the script's stop holds, which wrap
+    its framework call and nothing else (exe.run, session.run, the Keras
+    step, Paddle's forward, backward and update): the rest of run_epoch is
+    the script's own work per batch, feeding, state, progress and the hold."""
+    hold, clock = script.stops_deferred, types.SimpleNamespace(seconds=0.0)
+
+    @contextlib.contextmanager
+    def timed_hold():
+        with hold():
+            start = time.perf_counter()
+            try:
+                yield
+            finally:
+                clock.seconds += time.perf_counter() - start
+    script.stops_deferred = timed_hold
+    return clock
 
 
 def training_reader(feed, loader, config, data):
@@ -272,20 +329,11 @@ def keras_bench(config, data):
 def tensorflow_bench(config, data):
     import load_data_tf
     import rnnlm_tensorflow as script
-    from compat.tf_v1 import tf
     trainer = script.build_trainer(config, "/CPU:0")
     session = trainer.session
     script.set_learning_rate(trainer, config, 0)
 
-    def matmul_timer(m, k, n):
-        with trainer.graph.graph.as_default():
-            w = tf.get_variable(f"bench_w_{m}_{k}_{n}", [k, n])
-            # Distinct inputs, or grappler would compute one product for all.
-            inputs = [tf.get_variable(f"bench_x_{m}_{k}_{n}_{i}", [m, k])
-                      for i in range(MATMUL_REPEATS)]
-            total = tf.add_n([tf.reduce_sum(tf.matmul(x, w)) for x in inputs])
-            session.run(tf.variables_initializer([w, *inputs]))
-        return seconds(lambda: session.run(total))
+    matmul_timer = v1_matmul_timer(trainer.graph.graph, session)
 
     def operator_seconds(batches):
         """Seconds per operator type over training on `batches`, from TensorFlow's traces."""
@@ -297,6 +345,110 @@ def tensorflow_bench(config, data):
     return (script_runner(script, trainer), matmul_timer, operator_seconds,
             training_reader(iter, load_data_tf, config, data),
             split_batches(load_data_tf, config, data))
+
+
+def v1_matmul_timer(graph, session):
+    """matmul_timer(m, k, n) for a v1 graph and its Session."""
+    from compat.tf_v1 import tf
+
+    def matmul_timer(m, k, n):
+        with graph.as_default():
+            w = tf.get_variable(f"bench_w_{m}_{k}_{n}", [k, n])
+            # Distinct inputs, or grappler would compute one product for all.
+            inputs = [tf.get_variable(f"bench_x_{m}_{k}_{n}_{i}", [m, k])
+                      for i in range(MATMUL_REPEATS)]
+            total = tf.add_n([tf.reduce_sum(tf.matmul(x, w)) for x in inputs])
+            session.run(tf.variables_initializer([w, *inputs]))
+        return seconds(lambda: session.run(total))
+    return matmul_timer
+
+
+def tutorial_bench(config, data, args, checkout):
+    """TensorFlow's PTB tutorial (benchmarks/tf_tutorial.py): its training and
+    evaluation PTBModels built as its main() builds them, with its own preset
+    and the data's vocabulary (its presets say 10,000 words), in a Session
+    made as rnnlm_tensorflow.py makes its own; its run_epoch timed."""
+    import rnnlm_tensorflow
+    from compat.tf_v1 import tf
+    from distributed.tf_v1 import ONE_WORKER
+    tutorial = tf_tutorial.load(checkout)
+    train_ids, valid_ids, _, vocab_size = tutorial.reader.ptb_raw_data(args.data_dir)
+    if vocab_size != config.vocab_size:
+        raise UserError(f"--reference tf-tutorial: its reader finds {vocab_size} words in "
+                        f"{args.data_dir}'s training text, the scripts {config.vocab_size}; the "
+                        "two are compared at one vocabulary: give a --data_dir made as "
+                        "data/download.sh or data/mini.sh makes it")
+    preset = getattr(tutorial, f"{config.model.capitalize()}Config")()
+    preset.vocab_size = vocab_size
+    graph, models = tf.Graph(), {}
+    with graph.as_default():
+        initializer = tf.random_uniform_initializer(-preset.init_scale, preset.init_scale)
+        for training, scope, ids in ((True, "Train", train_ids), (False, "Valid", valid_ids)):
+            with tf.name_scope(scope):
+                words = tutorial.PTBInput(config=preset, data=ids, name=f"{scope}Input")
+                with tf.variable_scope("Model", reuse=None if training else True,
+                                       initializer=initializer):
+                    models[training] = tutorial.PTBModel(training, preset, words)
+        initialize = tf.global_variables_initializer()
+    session = rnnlm_tensorflow.create_session(graph, config, ONE_WORKER)
+    session.run(initialize)
+    with graph.as_default():
+        tf.train.start_queue_runners(session)  # the words' queues, as its Supervisor does
+    models[True].assign_lr(session, preset.learning_rate)
+    timed = TimedSession(session)
+
+    def run(batches, training):
+        """Its run_epoch on the next len(batches) batches of its own queue."""
+        models[training].input.epoch_size = len(batches)
+        before, start = timed.seconds, time.perf_counter()
+        tutorial.run_epoch(timed, models[training],
+                           eval_op=models[True].train_op if training else None)
+        words = len(batches) * preset.batch_size * preset.num_steps
+        return timing(words, time.perf_counter() - start, timed.seconds - before, len(batches))
+
+    return (run, v1_matmul_timer(graph, session), None, None,
+            split_batches(load_data_tf, config, data))
+
+
+def pytorch_bench(config, data, args, python):
+    """experiments/pytorch_reference.py's model, its run_epoch timed on the scripts' chunks."""
+    import torch
+
+    from experiments import pytorch_reference as reference
+    torch.set_num_threads(cpu_threads(config))
+    torch.manual_seed(config.seed)
+    model = reference.LanguageModel(config, one_bias=False)
+    learning_rate = learning_rate_at(config, 0)
+
+    def run(batches, training):
+        model.train(training)
+        start = time.perf_counter()
+        reference.run_epoch(model, batches, config, learning_rate if training else None)
+        elapsed = time.perf_counter() - start
+        return Timing(sum(targets.size for _, targets in batches) / elapsed, None, None)
+
+    def matmul_timer(m, k, n):
+        w = torch.randn(k, n)
+        inputs = [torch.randn(m, k) for _ in range(MATMUL_REPEATS)]
+        return seconds(lambda: float(sum(torch.matmul(x, w).sum() for x in inputs)))
+
+    return (run, matmul_timer, None, training_reader(iter, load_data_tf, config, data),
+            split_batches(load_data_tf, config, data))
+
+
+class TimedSession:
+    """Stands in for a Session, adding up the seconds inside its run()."""
+
+    def __init__(self, session):
+        self.session = session
+        self.seconds = 0.0
+
+    def run(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return self.session.run(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
 
 
 class TracedSession:
@@ -332,16 +484,18 @@ def seconds(call):
 # -------------------------------------------------------------- measurement
 
 
-def median_words_per_sec(run, batches, training, args):
-    """Warm up on the first --warmup batches, then the median words/s of
-    --repeats runs of --batches consecutive batches, each run starting from
-    zero state as an epoch does (and from the split's start again when the
-    split runs out)."""
+def median_timing(run, batches, training, args):
+    """Warm up on the first --warmup batches, then the median of each figure
+    of --repeats Timings of --batches consecutive batches, each run starting
+    from zero state as an epoch does (and from the split's start again when
+    the split runs out)."""
     run(batches[:args.warmup], training)
     starts = range(args.warmup, args.warmup + args.repeats * args.batches, args.batches)
     last_start = max(len(batches) - args.batches, 0)
-    return statistics.median(run(batches[start % (last_start + 1):][:args.batches],
-                                 training).words_per_sec for start in starts)
+    timings = [run(batches[start % (last_start + 1):][:args.batches], training)
+               for start in starts]
+    return Timing(*(None if None in figures else statistics.median(figures)
+                    for figures in zip(*timings)))
 
 
 def reading_measures(read):
@@ -349,7 +503,10 @@ def reading_measures(read):
     and input pipeline, or Fluid's LoD tensors): the share of the time steps
     fed that are padding (rows x longest computed, a LoD tensor's words
     alone, against the targets scored), and the target words/s of making and
-    reading them with no model, the best of three passes."""
+    reading them with no model, the best of three passes. (None, None) for
+    a reference that reads inside its graph."""
+    if read is None:
+        return None, None
     fed = [batch for batch in read()]  # list() would ask a DataLoader for its len()
     words = sum(map(load_data_tf.batch_targets, fed))
 
@@ -367,24 +524,35 @@ def measure_one(framework, batching, model, args):
     data = corpus.load_corpus(args.data_dir)
     config = Config(**{**PRESETS[model], "model": model, "batching": batching,
                        "vocab_size": len(data.vocab), "threads": args.threads, "device": "cpu"})
-    make = {"fluid": fluid_bench, "paddle": paddle_bench, "tensorflow": tensorflow_bench,
-            "keras": keras_bench}[framework]
-    run, matmul_timer, operator_seconds, read, batches = make(config, data)
-    train = median_words_per_sec(run, batches["train"], True, args)
-    evaluate = median_words_per_sec(run, batches["valid"], False, args)
+    if framework in REFERENCES:
+        parts = REFERENCES[framework](config, data, args, dict(args.reference)[framework])
+    else:
+        parts = SCRIPTS[framework](config, data)
+    run, matmul_timer, operator_seconds, read, batches = parts
+    train = median_timing(run, batches["train"], True, args)
+    evaluate = median_timing(run, batches["valid"], False, args).words_per_sec
     rate = matmul_rate(matmul_timer, config)
     padding, reading = reading_measures(read)
     flops = flops_per_word(config)
     result = dict(framework=framework, batching=batching, model=model,
-                  threads=cpu_threads(config), train_words_per_sec=train,
+                  vocab_size=config.vocab_size, threads=cpu_threads(config),
+                  train_words_per_sec=train.words_per_sec,
+                  outside_seconds=train.outside_seconds, outside_share=train.outside_share,
                   eval_words_per_sec=evaluate,
                   padding=padding, pipeline_words_per_sec=reading,
                   matmul_flops_per_sec=rate,
-                  train_flops_per_word=flops["train"], efficiency=train * flops["train"] / rate,
+                  train_flops_per_word=flops["train"],
+                  efficiency=train.words_per_sec * flops["train"] / rate,
                   peak_memory_mb=peak_memory_mb())
-    if args.profile:
+    if args.profile and operator_seconds:
         result["operator_shares"] = shares(operator_seconds(batches["train"][:args.batches]))
     return result
+
+
+SCRIPTS = {"fluid": fluid_bench, "paddle": paddle_bench, "tensorflow": tensorflow_bench,
+           "keras": keras_bench}
+# --reference NAME PATH: what PATH is, and the bench that times it.
+REFERENCES = {"tf-tutorial": tutorial_bench, "pytorch": pytorch_bench}
 
 
 def shares(seconds, top=8):
@@ -395,10 +563,14 @@ def shares(seconds, top=8):
 
 def measure_in_subprocess(framework, batching, model, args):
     """measure_one in a fresh process, so that memory and threads start clean."""
-    command = [sys.executable, os.path.abspath(__file__), "--one", framework, batching, model,
+    paths = dict(args.reference)
+    python = paths["pytorch"] if framework == "pytorch" else sys.executable
+    command = [python, os.path.abspath(__file__), "--one", framework, batching, model,
                "--data_dir", args.data_dir, "--threads", str(args.threads),
                "--warmup", str(args.warmup), "--batches", str(args.batches),
                "--repeats", str(args.repeats)] + (["--profile"] if args.profile else [])
+    if framework in paths:
+        command += ["--reference", framework, paths[framework]]
     print(f"measuring {framework}/{batching} {model} ...", flush=True)
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -408,23 +580,54 @@ def measure_in_subprocess(framework, batching, model, args):
 
 
 def table(results):
+    """The results as a Markdown table; with references, each row's training
+    words/s as a multiple of each reference's at the same preset."""
+    references = [name for name in REFERENCES if any(r["framework"] == name for r in results)]
+    speeds = {(r["framework"], r["model"]): r["train_words_per_sec"] for r in results
+              if "error" not in r}
     columns = ("framework", "batching", "model", "threads", "padding", "train words/s",
-               "eval words/s", "reading words/s", "matmul GFLOP/s", "MFLOP/word", "efficiency",
-               "peak memory")
+               *(f"x {name}" for name in references), "outside, ms/batch", "eval words/s",
+               "reading words/s", "matmul GFLOP/s", "MFLOP/word", "efficiency", "peak memory")
     lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
     for r in results:
         if "error" in r:
             lines.append(f"| {r['framework']} | {r['batching']} | {r['model']} | failed: "
-                         f"{r['error']} |" + " |" * 8)
+                         f"{r['error']} |" + " |" * (len(columns) - 4))
             continue
-        lines.append(
-            f"| {r['framework']} | {r['batching']} | {r['model']} | {r['threads']} | "
-            f"{r['padding']:.1%} | {r['train_words_per_sec']:,.0f} | "
-            f"{r['eval_words_per_sec']:,.0f} | "
-            f"{r['pipeline_words_per_sec']:,.0f} | {r['matmul_flops_per_sec'] / 1e9:.1f} | "
-            f"{r['train_flops_per_word'] / 1e6:.1f} | "
-            f"{r['efficiency']:.0%} | {r['peak_memory_mb'] / 1000:.2f} GB |")
+        ratios = [shown(speeds.get((name, r["model"])),
+                        lambda speed, r=r: f"{r['train_words_per_sec'] / speed:.2f}")
+                  for name in references]
+        cells = [r["framework"], r["batching"], r["model"], r["threads"],
+                 shown(r["padding"], "{:.1%}".format), f"{r['train_words_per_sec']:,.0f}",
+                 *ratios,
+                 shown(r["outside_seconds"],
+                       lambda outside, r=r: f"{outside * 1e3:.2f} ({r['outside_share']:.1%})"),
+                 f"{r['eval_words_per_sec']:,.0f}",
+                 shown(r["pipeline_words_per_sec"], "{:,.0f}".format),
+                 f"{r['matmul_flops_per_sec'] / 1e9:.1f}", f"{r['train_flops_per_word'] / 1e6:.1f}",
+                 f"{r['efficiency']:.0%}", f"{r['peak_memory_mb'] / 1000:.2f} GB"]
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines)
+
+
+def shown(value, form):
+    """form(value), or a dash for a figure not measured."""
+    return "-" if value is None else form(value)
+
+
+def check_reference(name, path):
+    """Fail in one line, before any measurement, if PATH is not what NAME needs."""
+    if name == "tf-tutorial":
+        tf_tutorial.sources(path)
+        return
+    try:
+        found = subprocess.run([path, "-c", "import numpy, torch"], capture_output=True).returncode == 0
+    except OSError:
+        found = False
+    if not found:
+        raise UserError(f"--reference pytorch: {path} is not a Python that imports torch and "
+                        "numpy; make one with python -m venv /tmp/torch && /tmp/torch/bin/pip "
+                        "install torch==2.13.0 numpy, then give /tmp/torch/bin/python")
 
 
 def main(argv=None):
@@ -441,8 +644,11 @@ def main(argv=None):
         rows = workers.scaling_table(args.runs, args.models, args.workers, args.data_dir)
         print(f"\n    {command}\n\n{machine_summary()}; {versions_line()}\n\n{rows}")
         return
+    for name, path in args.reference:
+        check_reference(name, path)
+    runs = [*args.runs, *((name, "chunks") for name, _ in args.reference)]
     results = [measure_in_subprocess(framework, batching, model, args)
-               for model in args.models for framework, batching in args.runs]
+               for model in args.models for framework, batching in runs]
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as out:
         json.dump(dict(command=command, machine=machine_summary(), versions=framework_versions(),

@@ -1,4 +1,4 @@
-"""The `small` recipe in PyTorch, to explain a gap against a PyTorch reference.
+"""The presets' recipe in PyTorch: a reference for perplexity (`small`) and for speed (bench.py).
 
 A PyTorch reference of the `small` recipe reaches test perplexity 195.5 on
 ptb-mini, about 5% below rnnlm_tensorflow.py. This script is that recipe,
@@ -36,8 +36,11 @@ class LanguageModel(nn.Module):
     def __init__(self, config, one_bias):
         super().__init__()
         self.embedding = nn.Embedding(config.vocab_size, config.hidden_size)
+        # Dropout as the scripts have it: on the embedding's output and on
+        # each layer's (nn.LSTM's between the layers, then self.dropout).
         self.lstm = nn.LSTM(config.hidden_size, config.hidden_size, config.num_layers,
-                            batch_first=True)
+                            batch_first=True, dropout=1 - config.keep_prob)
+        self.dropout = nn.Dropout(1 - config.keep_prob)
         self.softmax = nn.Linear(config.hidden_size, config.vocab_size)
         for weight in self.parameters():
             nn.init.uniform_(weight, -config.init_scale, config.init_scale)
@@ -48,16 +51,17 @@ class LanguageModel(nn.Module):
                     weight.requires_grad_(name.startswith("bias_ih"))
 
     def forward(self, inputs, state):
-        outputs, state = self.lstm(self.embedding(inputs), state)
-        return self.softmax(outputs), state
+        outputs, state = self.lstm(self.dropout(self.embedding(inputs)), state)
+        return self.softmax(self.dropout(outputs)), state
 
 
-def run_epoch(model, stream, config, learning_rate=None):
-    """Perplexity over the stream; trains when given a learning rate."""
+def run_epoch(model, batches, config, learning_rate=None):
+    """Perplexity over the (inputs, targets) batches, chunks of one stream;
+    trains when given a learning rate."""
     params = [weight for weight in model.parameters() if weight.requires_grad]
     cross_entropy = nn.CrossEntropyLoss(reduction="sum")
     state, total, targets = None, 0.0, 0
-    for inputs, labels in batching.chunks(stream, config.batch_size, config.num_steps):
+    for inputs, labels in batches:
         inputs, labels = (torch.from_numpy(ids.astype(np.int64)) for ids in (inputs, labels))
         if state is not None:  # carried; the one-row tail continues the last row
             state = tuple(part[:, -inputs.shape[0]:].detach() for part in state)
@@ -79,23 +83,29 @@ def run_epoch(model, stream, config, learning_rate=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data_dir", default="data")
+    parser.add_argument("--model", default="small", choices=sorted(PRESETS))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--one_bias", action="store_true",
                         help="one zero-initialised LSTM bias, as BasicLSTMCell has")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     data = corpus.load_corpus(args.data_dir)
-    config = Config(**PRESETS["small"], vocab_size=len(data.vocab))
+    config = Config(**PRESETS[args.model], vocab_size=len(data.vocab))
     streams = {split: batching.id_stream(getattr(data, split), data.vocab)
                for split in ("train", "valid", "test")}
     model = LanguageModel(config, args.one_bias)
+
+    def chunks(split):
+        return batching.chunks(streams[split], config.batch_size, config.num_steps)
     for epoch in range(config.max_max_epoch):
         learning_rate = learning_rate_at(config, epoch)
-        train_ppl = run_epoch(model, streams["train"], config, learning_rate)
-        valid_ppl = run_epoch(model, streams["valid"], config)
+        model.train()
+        train_ppl = run_epoch(model, chunks("train"), config, learning_rate)
+        model.eval()
+        valid_ppl = run_epoch(model, chunks("valid"), config)
         print(f"epoch {epoch + 1}  lr {learning_rate:.4g}  train ppl {train_ppl:.2f}  "
               f"valid ppl {valid_ppl:.2f}", flush=True)
-    print(f"test ppl {run_epoch(model, streams['test'], config):.2f}")
+    print(f"test ppl {run_epoch(model, chunks('test'), config):.2f}")
 
 
 if __name__ == "__main__":
