@@ -484,16 +484,22 @@ def seconds(call):
 # -------------------------------------------------------------- measurement
 
 
-def median_timing(run, batches, training, args):
-    """Warm up on the first --warmup batches, then the median of each figure
-    of --repeats Timings of --batches consecutive batches, each run starting
-    from zero state as an epoch does (and from the split's start again when
-    the split runs out)."""
-    run(batches[:args.warmup], training)
+def timings(runs, batches, training, args):
+    """Warm each run up on the first --warmup batches, then time it on
+    --repeats stretches of --batches consecutive batches, the runs taking
+    turns on each stretch, so that the machine's drift slows them alike;
+    each stretch starts from zero state as an epoch does (and from the
+    split's start again when the split runs out). A list of Timings per run."""
+    for run in runs:
+        run(batches[:args.warmup], training)
     starts = range(args.warmup, args.warmup + args.repeats * args.batches, args.batches)
     last_start = max(len(batches) - args.batches, 0)
-    timings = [run(batches[start % (last_start + 1):][:args.batches], training)
-               for start in starts]
+    stretches = [batches[start % (last_start + 1):][:args.batches] for start in starts]
+    return list(zip(*([run(stretch, training) for run in runs] for stretch in stretches)))
+
+
+def median(timings):
+    """The median of each figure of a run's Timings."""
     return Timing(*(None if None in figures else statistics.median(figures)
                     for figures in zip(*timings)))
 
@@ -529,11 +535,16 @@ def measure_one(framework, batching, model, args):
     else:
         parts = SCRIPTS[framework](config, data)
     run, matmul_timer, operator_seconds, read, batches = parts
-    train = median_timing(run, batches["train"], True, args)
-    evaluate = median_timing(run, batches["valid"], False, args).words_per_sec
+    # The tutorial takes turns with rnnlm_tensorflow.py's chunks in its process.
+    paired = [SCRIPTS["tensorflow"](config, data)[0]] if framework == "tf-tutorial" else []
+    train, *others = timings([run, *paired], batches["train"], True, args)
+    evaluate = median(timings([run], batches["valid"], False, args)[0]).words_per_sec
     rate = matmul_rate(matmul_timer, config)
     padding, reading = reading_measures(read)
     flops = flops_per_word(config)
+    paired_ratios = [statistics.median(mine.words_per_sec / its.words_per_sec
+                                       for mine, its in zip(other, train)) for other in others]
+    train = median(train)
     result = dict(framework=framework, batching=batching, model=model,
                   vocab_size=config.vocab_size, threads=cpu_threads(config),
                   train_words_per_sec=train.words_per_sec,
@@ -543,7 +554,9 @@ def measure_one(framework, batching, model, args):
                   matmul_flops_per_sec=rate,
                   train_flops_per_word=flops["train"],
                   efficiency=train.words_per_sec * flops["train"] / rate,
-                  peak_memory_mb=peak_memory_mb())
+                  peak_memory_mb=None if paired else peak_memory_mb())
+    if paired:
+        result["tensorflow_paired"] = paired_ratios[0]
     if args.profile and operator_seconds:
         result["operator_shares"] = shares(operator_seconds(batches["train"][:args.batches]))
     return result
@@ -585,6 +598,7 @@ def table(results):
     references = [name for name in REFERENCES if any(r["framework"] == name for r in results)]
     speeds = {(r["framework"], r["model"]): r["train_words_per_sec"] for r in results
               if "error" not in r}
+    paired = {r["model"]: r["tensorflow_paired"] for r in results if "tensorflow_paired" in r}
     columns = ("framework", "batching", "model", "threads", "padding", "train words/s",
                *(f"x {name}" for name in references), "outside, ms/batch", "eval words/s",
                "reading words/s", "matmul GFLOP/s", "MFLOP/word", "efficiency", "peak memory")
@@ -594,9 +608,7 @@ def table(results):
             lines.append(f"| {r['framework']} | {r['batching']} | {r['model']} | failed: "
                          f"{r['error']} |" + " |" * (len(columns) - 4))
             continue
-        ratios = [shown(speeds.get((name, r["model"])),
-                        lambda speed, r=r: f"{r['train_words_per_sec'] / speed:.2f}")
-                  for name in references]
+        ratios = [shown(ratio(r, name, speeds, paired), "{:.2f}".format) for name in references]
         cells = [r["framework"], r["batching"], r["model"], r["threads"],
                  shown(r["padding"], "{:.1%}".format), f"{r['train_words_per_sec']:,.0f}",
                  *ratios,
@@ -605,9 +617,20 @@ def table(results):
                  f"{r['eval_words_per_sec']:,.0f}",
                  shown(r["pipeline_words_per_sec"], "{:,.0f}".format),
                  f"{r['matmul_flops_per_sec'] / 1e9:.1f}", f"{r['train_flops_per_word'] / 1e6:.1f}",
-                 f"{r['efficiency']:.0%}", f"{r['peak_memory_mb'] / 1000:.2f} GB"]
+                 f"{r['efficiency']:.0%}",
+                 shown(r["peak_memory_mb"], lambda megabytes: f"{megabytes / 1000:.2f} GB")]
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines)
+
+
+def ratio(r, reference, speeds, paired):
+    """Row r's training words/s over the reference's at its preset; for
+    rnnlm_tensorflow.py's chunks against the tutorial, the median ratio of
+    their alternated timings in the tutorial's process."""
+    if (reference, r["framework"], r["batching"]) == ("tf-tutorial", "tensorflow", "chunks"):
+        return paired.get(r["model"])
+    speed = speeds.get((reference, r["model"]))
+    return speed and r["train_words_per_sec"] / speed
 
 
 def shown(value, form):

@@ -115,16 +115,29 @@ def add_optimizer(config, loss, workers):
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
     new_learning_rate = tf.placeholder(tf.float32, [], "new_learning_rate")
     params = tf.trainable_variables()
-    # The embedding's gradient comes as IndexedSlices, a row for every word
-    # of the batch; clip_by_global_norm would square those rows one by one,
-    # not each word's sum of them, and clip by a wrong norm. Dense, it is
-    # the norm Fluid and Paddle clip by.
-    grads = [tf.convert_to_tensor(grad) for grad in tf.gradients(loss, params)]
+    grads = [each_word_once(grad) for grad in tf.gradients(loss, params)]
     grads = workers.global_gradient(grads, config.max_grad_norm)
     grads, _ = tf.clip_by_global_norm(grads, config.max_grad_norm)
     optimizer = tf.train.GradientDescentOptimizer(learning_rate)
     train_op = optimizer.apply_gradients(zip(grads, params))
     return Optimizer(train_op, new_learning_rate, tf.assign(learning_rate, new_learning_rate))
+
+
+def each_word_once(grad):
+    """The embedding's gradient with one row per word of the batch.
+
+    It comes as IndexedSlices with a row for every word of the batch, a
+    repeated word's gradient split over several rows; clip_by_global_norm
+    would square those rows one by one, not their sum, and clip by a wrong
+    norm. Summed per word, it is the norm Fluid and Paddle clip by, and it
+    stays sparse: making it dense, [vocab, hidden], cost a fifth of a
+    `small` step (docs/performance.md).
+    """
+    if not isinstance(grad, tf.IndexedSlices):
+        return grad
+    words, rows = tf.unique(grad.indices)
+    summed = tf.math.unsorted_segment_sum(grad.values, rows, tf.size(words))
+    return tf.IndexedSlices(summed, words, grad.dense_shape)
 
 
 def set_learning_rate(trainer, config, epoch):

@@ -65,6 +65,8 @@ class Workers(shards.Workers, OneWorker):
         return context.all_reduce(tf.distribute.ReduceOp.SUM, values, options=self.options)
 
     def global_gradient(self, grads, max_grad_norm):
+        # Dense, to be summed over the workers (the embedding's is sparse).
+        grads = [tf.convert_to_tensor(grad) for grad in grads]
         return shards.tensorflow_global_gradient(tf, grads, self.count, max_grad_norm,
                                                  self.options)
 

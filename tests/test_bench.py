@@ -1,10 +1,14 @@
 """bench.py computes what it says; no speed is asserted here."""
+import contextlib
 import json
+import types
 
 import pytest
 
 import bench
 from config import PRESETS, Config
+from ptb.errors import UserError
+from training.progress import EpochStats
 from tests.corpora import write_grammar_corpus
 
 
@@ -61,3 +65,58 @@ def test_bad_choices_are_refused_in_one_line(flag, capsys):
     with pytest.raises(SystemExit):
         bench.main(flag)
     assert capsys.readouterr().err.startswith("error:")
+
+
+def test_the_time_outside_the_framework_call_is_the_rest_of_run_epoch(monkeypatch):
+    """A stand-in script whose batches take 3 clock ticks inside its stop hold
+    (the framework call) and 1 outside (feeding, progress)."""
+    clock = iter(range(1000))
+    now = {"tick": 0}
+
+    def tick():
+        now["tick"] = next(clock)
+        return now["tick"]
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: now["tick"])
+
+    @contextlib.contextmanager
+    def hold():
+        yield
+
+    def run_epoch(trainer, batches, label, training):
+        start = now["tick"]
+        for _ in batches:
+            tick()  # outside: feeding
+            with script.stops_deferred():
+                for _ in range(3):
+                    tick()
+        return EpochStats(0.0, 10 * len(batches), 10 * len(batches), now["tick"] - start)
+    script = types.SimpleNamespace(stops_deferred=hold, run_epoch=run_epoch)
+    run = bench.script_runner(script, trainer=None)
+    timing = run([[()]] * 5, True)
+    assert timing == bench.Timing(words_per_sec=10 / 4, outside_seconds=1, outside_share=0.25)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--reference", "jax", "x"], "--reference: unknown reference 'jax'"),
+    (["--reference", "tf-tutorial", ".", "--models", "test"],
+     "--reference tf-tutorial: the tutorial has the presets small, medium, large"),
+    (["--reference", "pytorch", "python", "--workers", "2"],
+     "--reference: times one process's training; leave out --workers"),
+])
+def test_bad_references_are_refused_in_one_line(flags, message, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(flags)
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, path, message", [
+    ("tf-tutorial", "clone", "is not a git clone with commit 812bc2e7"),
+    ("pytorch", "no-such-python", "no-such-python is not a Python that imports torch"),
+])
+def test_a_reference_that_is_not_there_is_refused_before_measuring(tmp_path, name, path,
+                                                                     message):
+    data_dir = write_grammar_corpus(tmp_path / "data", train_lines=20)
+    with pytest.raises(UserError, match=message):
+        bench.main(["--data_dir", str(data_dir), "--reference", name, str(tmp_path / path),
+                    "--out", str(tmp_path / "bench.json")])
+    assert not (tmp_path / "bench.json").exists()
