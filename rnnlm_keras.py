@@ -171,7 +171,7 @@ def run_epoch(trainer, batches, label, training):
                                carried_state(state, len(current_word), initial_state))
         state = state if lengths is None else None  # sentences start from zeros
         progress.update(float(cost), load_data_tf.batch_targets(batch),
-                        computed_steps=int(tf.size(current_word)))
+                        computed_steps=current_word.shape.num_elements())
     return progress.finish()
 
 

@@ -8,8 +8,8 @@ import pytest
 import bench
 from config import PRESETS, Config
 from ptb.errors import UserError
-from training.progress import EpochStats
 from tests.corpora import write_grammar_corpus
+from training.progress import EpochStats
 
 
 def test_flops_per_word_counts_every_product():
@@ -70,7 +70,7 @@ def test_bad_choices_are_refused_in_one_line(flag, capsys):
 def test_the_time_outside_the_framework_call_is_the_rest_of_run_epoch(monkeypatch):
     """A stand-in script whose batches take 3 clock ticks inside its stop hold
     (the framework call) and 1 outside (feeding, progress)."""
-    clock = iter(range(1000))
+    clock = iter(range(1, 1000))
     now = {"tick": 0}
 
     def tick():
