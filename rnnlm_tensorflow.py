@@ -130,8 +130,8 @@ def each_word_once(grad):
     repeated word's gradient split over several rows; clip_by_global_norm
     would square those rows one by one, not their sum, and clip by a wrong
     norm. Summed per word, it is the norm Fluid and Paddle clip by, and it
-    stays sparse: making it dense, [vocab, hidden], cost a fifth of a
-    `small` step (docs/performance.md).
+    stays sparse: made dense, [vocab, hidden], it slowed each step (the
+    more at `small`: docs/performance.md).
     """
     if not isinstance(grad, tf.IndexedSlices):
         return grad
