@@ -4,6 +4,7 @@
     python bench.py --data_dir data --models small --threads 1
     python bench.py --data_dir data --models small --workers 2
     python bench.py --on_paper
+    python bench.py --data_dir data --reference tf-tutorial ../models --reference pytorch PYTHON
 
 For every script x batching x preset (--runs, --models), a fresh process builds the network
 with the training script's own functions and times the script's own
@@ -17,6 +18,14 @@ the same process it times the framework's own float32 matrix multiply at
 the shapes the model uses, and with the model's FLOPs per word works out
 
     efficiency = training words/s x training FLOPs per word / matmul FLOP/s
+
+Each row also gives, per training batch, the time run_epoch spends outside
+the framework's call (feeding, state, progress, the stop hold). With
+--reference tf-tutorial CLONE it also times TensorFlow's own PTB tutorial
+from a git clone of tensorflow/models (benchmarks/tf_tutorial.py), in turns
+with rnnlm_tensorflow.py's chunks in one process; with --reference pytorch
+PYTHON, experiments/pytorch_reference.py in a Python that has torch; and
+each row's speed as a multiple of theirs.
 
 With --profile it also shows how a training step's operator time divides
 among operator types (Paddle's profiler, both modes; the v1 Session's step
