@@ -296,7 +296,6 @@ def paddle_operator_seconds(paddle, train):
 
 
 def paddle_bench(config, data):
-    import load_data_tf
     import rnnlm_paddle as script
     from compat.paddle_dygraph import paddle
     script.choose_device(config)
@@ -318,7 +317,6 @@ def paddle_bench(config, data):
 
 
 def keras_bench(config, data):
-    import load_data_tf
     import rnnlm_keras as script
     from compat.keras3 import tf
     trainer = script.build_trainer(config, script.choose_device(config))
@@ -336,7 +334,6 @@ def keras_bench(config, data):
 
 
 def tensorflow_bench(config, data):
-    import load_data_tf
     import rnnlm_tensorflow as script
     trainer = script.build_trainer(config, "/CPU:0")
     session = trainer.session
