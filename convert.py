@@ -7,9 +7,9 @@ through one shared layout (trained/layout.py: gate orders, transposes, the
 stacked kernel of BasicLSTMCell, the two biases of nn.LSTM), and writes the
 same checkpoint for the other script: its last epoch and its best, with the
 metrics of every epoch, which that script loads with --resume; it prints
-the command that evaluates both. Fluid's lstm weights are float64
-(docs/paddle-3.3.1.md) and round to float32 on the way out; every other
-conversion is exact.
+the command that evaluates both. Fluid's lstm weights are float64 at
+hidden sizes that are a multiple of 8 (docs/paddle-3.3.1.md) and round to
+float32 on the way out; every other conversion is exact.
 """
 import dataclasses
 

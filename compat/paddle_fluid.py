@@ -7,8 +7,8 @@ default IR (PIR) has no LoD tensors, and then turns on the static graph.
 Four things the 2018 Fluid API did that Paddle 3.3.1 cannot do as written
 live here, each under the name the 2018 API used:
 
-- `dynamic_lstm`: the LoD lstm operator, run in float64 because its float32
-  CPU backward is wrong (below, and docs/paddle-3.3.1.md);
+- `dynamic_lstm`: the LoD lstm operator, run in float64 at hidden sizes
+  where its float32 CPU backward is wrong (below, and docs/paddle-3.3.1.md);
 - `fc`: with a bias, computed as [x, 1] @ [W; b], because Paddle's CPU bias
   add over [words, vocab] is slow;
 - `GradientClipByGlobalNorm`: paddle.nn.ClipGradByGlobalNorm can no longer
@@ -29,6 +29,7 @@ warnings.filterwarnings("ignore", message="No ccache found")
 use_avx2_kernels_on_amd()
 
 import paddle  # noqa: E402
+from paddle.base.data_feeder import convert_dtype  # noqa: E402
 from paddle.base.layer_helper import LayerHelper  # noqa: E402
 from paddle.utils.deprecated import VisibleDeprecationWarning  # noqa: E402
 
@@ -37,16 +38,20 @@ warnings.filterwarnings("ignore", category=VisibleDeprecationWarning)
 warnings.filterwarnings("ignore", message=".*softmax_with_cross_entropy.*deprecated")
 paddle.enable_static()
 
-# The dtype the lstm operator computes in. Paddle 3.3.1's CPU backward of
-# this operator takes an AVX path for float32 whenever the hidden size is a
-# multiple of 8 (every preset), and that path never adds the output's
-# gradient into the cell state: in phi/kernels/funcs/detail/lstm_kernel.h,
-# backward::lstm (the __m256 overload), the update of state_grad sits only
-# inside `if (*cell_clip > 0.0f)`, and LSTMGradKernel passes cell_clip 0.
-# float64 takes the scalar path, which is correct.
-# experiments/paddle_lstm_float32_gradient.py shows it; tests/test_networks.py
-# fails if this is set back to float32.
-LSTM_DTYPE = "float64"
+def lstm_dtype(hidden_size):
+    """The dtype the lstm operator computes in: float32 unless that is wrong.
+
+    Paddle 3.3.1's CPU backward of this operator takes an AVX path for
+    float32 whenever the hidden size is a multiple of 8 (`small`'s 200, not
+    `medium`'s 650 or `large`'s 1500), and that path never adds the output's
+    gradient into the cell state: in phi/kernels/funcs/detail/lstm_kernel.h,
+    backward::lstm (the __m256 overload), the update of state_grad sits only
+    inside `if (*cell_clip > 0.0f)`, and LSTMGradKernel passes cell_clip 0.
+    float64 takes the scalar path, which is correct, at about half the speed.
+    experiments/paddle_lstm_float32_gradient.py shows it;
+    tests/test_networks.py fails if float32 is used where it is wrong.
+    """
+    return "float64" if hidden_size % 8 == 0 else "float32"
 
 
 def dynamic_lstm(input, size, h_0=None, c_0=None, param_attr=None, bias_attr=None, name=None):
@@ -58,25 +63,30 @@ def dynamic_lstm(input, size, h_0=None, c_0=None, param_attr=None, bias_attr=Non
     (start from zeros) or float32 [sequences, hidden] to start from.
     Returns float32 (hidden, cell), each [total_words, hidden] with LoD.
     """
-    return lstm_operator(input, size, h_0, c_0, param_attr, bias_attr, name, LSTM_DTYPE)
+    return lstm_operator(input, size, h_0, c_0, param_attr, bias_attr, name, lstm_dtype(size // 4))
 
 
 def lstm_operator(input, size, h_0, c_0, param_attr, bias_attr, name, dtype):
-    """dynamic_lstm, its operator computing in `dtype` (cast in, cast out)."""
+    """dynamic_lstm, its operator computing in `dtype` (cast in and out if not float32)."""
     hidden_size = size // 4
     helper = LayerHelper("lstm", name=name)
     weight = helper.create_parameter(param_attr, [hidden_size, size], dtype)
     bias = helper.create_parameter(bias_attr, [1, size], dtype, is_bias=True)
-    inputs = {"Input": paddle.cast(input, dtype), "Weight": weight, "Bias": bias}
+    inputs = {"Input": cast(input, dtype), "Weight": weight, "Bias": bias}
     if h_0 is not None:
-        inputs["H0"], inputs["C0"] = paddle.cast(h_0, dtype), paddle.cast(c_0, dtype)
+        inputs["H0"], inputs["C0"] = cast(h_0, dtype), cast(c_0, dtype)
     outputs = {key: helper.create_variable_for_type_inference(dtype)
                for key in ("Hidden", "Cell", "BatchGate", "BatchCellPreAct")}
     helper.append_op(type="lstm", inputs=inputs, outputs=outputs,
                      attrs={"use_peepholes": False, "is_reverse": False, "is_test": False,
                             "gate_activation": "sigmoid", "cell_activation": "tanh",
                             "candidate_activation": "tanh"})
-    return tuple(paddle.cast(outputs[key], "float32") for key in ("Hidden", "Cell"))
+    return tuple(cast(outputs[key], "float32") for key in ("Hidden", "Cell"))
+
+
+def cast(tensor, dtype):
+    """paddle.cast, with no operator where `tensor` is `dtype` already."""
+    return tensor if convert_dtype(tensor.dtype) == dtype else paddle.cast(tensor, dtype)
 
 
 def fc(input, size, param_attr=None, bias_attr=None):
@@ -124,7 +134,7 @@ class GradientClipByGlobalNorm(paddle.nn.clip.ClipGradBase):
 
     def _static_clip(self, params_grads):
         op = legacy_op
-        # float32 throughout, though the lstm's gradients are float64.
+        # float32 throughout, though the lstm's gradients may be float64.
         squares = [paddle.cast(op("squared_l2_norm", X=grad), "float32") for _, grad in params_grads]
         norm = op("sqrt", X=op("sum", X=squares))
         limit = paddle.full([1], self.clip_norm, "float32")

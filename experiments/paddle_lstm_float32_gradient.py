@@ -11,7 +11,8 @@ loss. Run from the repository's folder:
 
 float32 at hidden sizes 8 and 16 (the AVX path) disagrees with the finite
 difference; float32 at 7 and 9 (the scalar path) and float64 at every size
-agree. rnnlm_fluid.py therefore runs the operator in float64.
+agree. rnnlm_fluid.py therefore runs the operator in float64 at hidden sizes
+that are a multiple of 8.
 """
 import os
 import sys

@@ -16,7 +16,7 @@ def write_checkpoint(config, weights, path):
     scope = paddle.static.global_scope()
     for name, value in layout.framework_params("fluid", weights, config).items():
         tensor = scope.find_var(name).get_tensor()
-        # The lstm's parameters are float64 (compat.paddle_fluid.LSTM_DTYPE).
+        # The lstm's parameters may be float64 (compat.paddle_fluid.lstm_dtype).
         tensor.set(value.astype(np.array(tensor).dtype), paddle.CPUPlace())
     rnnlm_fluid.save_checkpoint(trainer, path)
 

@@ -84,8 +84,8 @@ def framework_params(framework, weights, config):
 
 
 def fluid_to_layout(params, config):
-    """paddle.static.save's parameters; the lstm's are float64
-    (compat.paddle_fluid.LSTM_DTYPE) and round to float32 in `checked`."""
+    """paddle.static.save's parameters; the lstm's may be float64
+    (compat.paddle_fluid.lstm_dtype) and round to float32 in `checked`."""
     weights = {"embedding": params["embedding"], "softmax.kernel": params["softmax_w"],
                "softmax.bias": params["softmax_b"].reshape(-1)}
     for layer in range(config.num_layers):
