@@ -4,6 +4,7 @@
     python bench.py --data_dir data --models small --threads 1
     python bench.py --data_dir data --models small --workers 2
     python bench.py --on_paper
+    python bench.py --data_dir data --scoring --repeats 3
     python bench.py --data_dir data --reference tf-tutorial ../models --reference pytorch PYTHON
 
 For every script x batching x preset (--runs, --models), a fresh process builds the network
@@ -36,7 +37,10 @@ the tests only check that the numbers are computed as documented.
 With --workers N it measures data-parallel training instead: one epoch of
 each script that trains on several workers, on 1 worker and on N
 (benchmarks/workers.py); with --on_paper it works out what the all-reduce
-would cost on a real network, from the model's size alone.
+would cost on a real network, from the model's size alone; with --scoring
+it times scoring instead: each script's export in its framework's runtime
+and as ONNX in onnxruntime, with the ONNX graphs' operators
+(benchmarks/scoring.py).
 """
 import argparse
 import collections
@@ -53,7 +57,7 @@ import types
 import numpy as np
 
 import load_data_tf
-from benchmarks import tf_tutorial, workers
+from benchmarks import scoring, tf_tutorial, workers
 from config import (
     BATCHINGS,
     DEFAULT_BATCHING,
@@ -118,6 +122,10 @@ def parse_args(argv):
                              "thread each, for the scripts that train on several")
     parser.add_argument("--on_paper", action="store_true",
                         help="instead: the all-reduce arithmetic of each preset (no training)")
+    parser.add_argument("--scoring", action="store_true",
+                        help="instead: scoring words/s of each script's export in its framework's "
+                             "runtime and in onnxruntime (--repeats passes over the valid split), "
+                             "and the ONNX graphs' operators")
     # One measurement in this process: what the parent runs in each child.
     parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -141,9 +149,9 @@ def parse_args(argv):
         if name not in REFERENCES:
             parser.error(f"--reference: unknown reference {name!r}; choose from "
                          f"{', '.join(REFERENCES)}")
-        if args.workers or args.on_paper:
-            parser.error("--reference: times one process's training; leave out --workers and "
-                         "--on_paper")
+        if args.workers or args.on_paper or args.scoring:
+            parser.error("--reference: times one process's training; leave out --workers, "
+                         "--on_paper and --scoring")
         if name == "tf-tutorial" and not set(args.models) <= set(TUTORIAL_PRESETS):
             parser.error(f"--reference tf-tutorial: the tutorial has the presets "
                          f"{', '.join(TUTORIAL_PRESETS)}; choose --models from them")
@@ -659,6 +667,12 @@ def check_reference(name, path):
                         "install torch==2.13.0 numpy, then give /tmp/torch/bin/python")
 
 
+def write_results(path, results):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(results, out, indent=1)
+
+
 def main(argv=None):
     args = parse_args(argv)
     command = repo_command("bench.py", sys.argv[1:] if argv is None else argv)
@@ -673,15 +687,22 @@ def main(argv=None):
         rows = workers.scaling_table(args.runs, args.models, args.workers, args.data_dir)
         print(f"\n    {command}\n\n{machine_summary()}; {versions_line()}\n\n{rows}")
         return
+    if args.scoring:
+        rows = scoring.scoring_rows(args.models, args.data_dir, args.repeats)
+        write_results(args.out, dict(command=command, machine=machine_summary(),
+                                     versions=framework_versions(), onnx=scoring.onnx_versions(),
+                                     scoring=rows))
+        print(f"\n    {command}\n\n{machine_summary()}; {versions_line()}, "
+              f"{scoring.onnx_versions()}\n\n"
+              f"{scoring.scoring_table(rows)}\n\nwritten: {args.out}")
+        return
     for name, path in args.reference:
         check_reference(name, path)
     runs = [*args.runs, *((name, "chunks") for name, _ in args.reference)]
     results = [measure_in_subprocess(framework, batching, model, args)
                for model in args.models for framework, batching in runs]
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as out:
-        json.dump(dict(command=command, machine=machine_summary(), versions=framework_versions(),
-                       results=results), out, indent=1)
+    write_results(args.out, dict(command=command, machine=machine_summary(),
+                                 versions=framework_versions(), results=results))
     print(f"\n{command}\n{machine_summary()}\n{versions_line()}\n\n{table(results)}\n")
     for r in results:
         if "operator_shares" in r:

@@ -5,6 +5,7 @@
     python compare.py --scripts fluid,tensorflow,paddle,keras --matrix --data_dir data  # 12 runs
     python compare.py --batchings sentences,buckets --model small --data_dir data   # 4 runs
     python compare.py --seeds 1,2,3 --model small --data_dir data   # each run once per seed
+    python compare.py --model small --data_dir data --logdir runs   # then: tensorboard --logdir runs
 
 Every other flag (--epochs, --device, ...) goes to every script unchanged.
 Each run is a subprocess with its own log, metrics file and checkpoints
@@ -14,7 +15,9 @@ written there and the table is printed: with several seeds, each number's mean a
 over them, and which differences are larger than that range. A run that fails, or stops early, is
 reported as such, the others still run, and compare.py exits non-zero.
 Ctrl-C or SIGTERM is passed on to the running script, which stops as it
-does on its own; the report then covers the runs so far.
+does on its own; the report then covers the runs so far. With --logdir,
+each run writes its TensorBoard events into a subfolder of its own, named
+as its log is, so that TensorBoard shows the runs side by side.
 """
 import argparse
 import collections
@@ -64,6 +67,9 @@ def parse_args(argv):
     parser.add_argument("--reports_only", action="store_true",
                         help="delete each run's checkpoints when it ends, keeping its log and "
                              "metrics (by default they stay, for generate.py, export.py, ...)")
+    parser.add_argument("--logdir", default="",
+                        help="TensorBoard event files, each run's in a subfolder named after it "
+                             "(tensorboard --logdir DIR shows them side by side)")
     args, script_flags = parser.parse_known_args(argv)
     given = [flag for flag in script_flags if flag.split("=")[0] in SET_BY_COMPARE]
     if given:
@@ -122,15 +128,18 @@ def planned_runs(scripts, batchings):
     return [(framework, batching) for framework in scripts for batching in batchings]
 
 
-def run_training(framework, batching, seed, script_flags, out, reports_only):
+def run_training(framework, batching, seed, script_flags, options):
     """Run one training script to its end; return its record: the command,
-    log, status (done, stopped or failed), epochs, test line and error."""
+    log, status (done, stopped or failed), epochs, test line and error.
+    options: compare.py's own arguments (--out, --reports_only, --logdir)."""
     name = f"{framework}-{batching}-seed{seed}"
+    out, reports_only = options.out, options.reports_only
     metrics_file = os.path.join(out, f"{name}.jsonl")
     save_dir = os.path.join(out, "checkpoints", name)
     # --overwrite: each compare.py run starts its runs afresh in its own folder.
     args = [*script_flags, "--batching", batching, "--seed", str(seed),
-            "--metrics_file", metrics_file, "--save_dir", save_dir, "--overwrite"]
+            "--metrics_file", metrics_file, "--save_dir", save_dir, "--overwrite",
+            *(["--logdir", os.path.join(options.logdir, name)] if options.logdir else [])]
     command = repo_command(SCRIPTS[framework], args)
     print(f"running {name}: {command}", flush=True)
     log_path = os.path.join(out, f"{name}.log")
@@ -419,8 +428,7 @@ def main(argv=None):
     planned = [(framework, batching, seed) for seed in args.seeds
                for framework, batching in planned_runs(args.scripts, args.batchings)]
     for framework, batching, seed in planned:
-        run, stop = run_training(framework, batching, seed, script_flags, args.out,
-                                 args.reports_only)
+        run, stop = run_training(framework, batching, seed, script_flags, args)
         runs.append(run)
         if stop:
             break  # the runs not started are left out of the report

@@ -36,6 +36,7 @@ class Config:
     seed: int = 1
     save_dir: str = ""
     metrics_file: str = ""
+    logdir: str = ""            # TensorBoard event files
     resume: bool = False
     overwrite: bool = False
     workers: int = 1            # data-parallel workers, from the launcher's environment
@@ -173,6 +174,10 @@ def build_parser(framework):
         help="folder for a checkpoint after each epoch (default: checkpoints/FRAMEWORK-MODEL)")
     add("--metrics_file", default=Config.metrics_file,
         help="write JSON lines here: one per epoch, then the test result")
+    add("--logdir", default=Config.logdir,
+        help="write TensorBoard event files into this folder as the run goes: per batch the "
+             "training loss and words/s, per epoch the perplexities and learning rate, then the "
+             "test perplexity (tensorboard --logdir DIR shows them)")
     start = parser.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true",
                        help="continue from the last epoch saved in --save_dir")

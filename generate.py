@@ -2,10 +2,12 @@
 
     python generate.py --checkpoint checkpoints/fluid-small --words 100 --seed 1
     python generate.py --checkpoint checkpoints/tensorflow-small --prompt "the company said"
+    python generate.py --checkpoint checkpoints/keras-small --format onnx
 
 The checkpoint is exported (export.py) into a temporary folder by a process
 of its own, and run in the framework's inference runtime
-(trained/exported.py): what is sampled is what would be deployed. The model
+(trained/exported.py), or with --format onnx converted to ONNX and run by
+onnxruntime: what is sampled is what would be deployed. The model
 starts from a sentence start (<eos>), reads the prompt, then draws one word
 at a time from its next-word distribution, the LSTM state carried from word
 to word. One sentence a line; the same seed gives the same text.
@@ -18,6 +20,7 @@ import tempfile
 import numpy as np
 
 from config import OneLineParser, positive_float, positive_int
+from export import FORMATS
 from ptb.corpus import EOS, UNK
 from ptb.errors import UserError
 from trained.exported import Exported
@@ -38,15 +41,17 @@ def parse_args(argv):
         help="below 1 keeps to likelier words, above 1 ventures further")
     add("--seed", type=int, default=1, help="random seed for the sampling")
     add("--prompt", help="words to start from; words not in the vocabulary become <unk>")
+    add("--format", choices=FORMATS, default="native",
+        help="the export to sample through, as export.py makes it (default: native)")
     return parser.parse_args(argv)
 
 
-def exported_copy(checkpoint, best, folder):
+def exported_copy(checkpoint, best, format, folder):
     """Export the checkpoint into `folder` with export.py, in a process of
     its own: the v1 graph turns eager execution off for its whole process."""
     out = os.path.join(folder, "export")
     command = [sys.executable, os.path.join(HERE, "export.py"), "--checkpoint", checkpoint,
-               "--out", out, *(["--best"] if best else [])]
+               "--format", format, "--out", out, *(["--best"] if best else [])]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise UserError(child_error(result.stderr, f"export.py exited {result.returncode}"))
@@ -80,7 +85,7 @@ def main(argv=None):
     saved = open_checkpoint(args.checkpoint, args.best)  # one line now if it is not one
     start = prompt_ids(args.prompt, saved.vocab)
     with tempfile.TemporaryDirectory() as folder:
-        exported = exported_copy(args.checkpoint, args.best, folder)
+        exported = exported_copy(args.checkpoint, args.best, args.format, folder)
         words = {index: word for word, index in exported.vocab.items()}
         line = [words[index] for index in start[1:]]
         for index in sample(exported, start, args.words, args.temperature, args.seed):

@@ -149,7 +149,7 @@ def run_epoch(trainer, batches, label, training):
     mini-batch, carrying the state if there is one; return its EpochStats."""
     net = trainer.programs.net
     program = trainer.programs.main if training else trainer.programs.test
-    progress = Progress(label, len(batches), log_lines=5 if training else 0)
+    progress = Progress(label, len(batches), training)
     fetches = [net.cost] + [part for layer in net.final_state for part in layer]
     state = None
     for batch in batches:

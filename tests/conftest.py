@@ -48,8 +48,9 @@ RESUMED = "sentences-resumed"
 
 def run_command(*args, timeout=300, **options):
     """`python ARGS` in the repository's folder; the finished process. A
-    training script's run (or tests/evaluate_apart.py's) is forked from a zygote
-    that has imported its framework already (tests/zygote.py)."""
+    training script's run (or tests/evaluate_apart.py's), export.py's of a
+    checkpoint and score.py's of a native export are forked from a zygote
+    that has imported their framework already (tests/zygote.py)."""
     args = list(map(str, args))
     framework = forked_framework(args)
     if framework and not options:
@@ -59,12 +60,30 @@ def run_command(*args, timeout=300, **options):
 
 
 def forked_framework(args):
+    """The framework whose zygote can run `python ARGS`, or None."""
     script = re.fullmatch(r"rnnlm_(\w+)\.py", args[0])
     if script and script.group(1) in FRAMEWORKS:
         return script.group(1)
     if args[:2] == ["-m", "tests.evaluate_apart"]:
         return args[2]
+    if args[0] == "export.py" and "--checkpoint" in args:
+        marker = read_json(os.path.join(args[args.index("--checkpoint") + 1], "checkpoint.json"))
+        return marker and marker["identity"]["framework"]
+    if args[0] == "score.py":
+        # The SavedModel loader runs TensorFlow eagerly, as Keras's process does;
+        # onnxruntime loads no framework, and is checked to load none.
+        meta = read_json(os.path.join(args[1], "export.json"))
+        return meta and {"saved_model": "keras", "paddle.inference": "paddle"}.get(meta["runtime"])
     return None
+
+
+def read_json(path):
+    """The JSON file's content, or None if there is none to read."""
+    try:
+        with open(path, encoding="utf-8") as text:
+            return json.load(text)
+    except (OSError, ValueError):
+        return None
 
 
 _zygotes = {}
@@ -189,7 +208,7 @@ def grammar_corpus(tmp_path_factory):
 @pytest.fixture(scope="session")
 def learned(tmp_path_factory, grammar_corpus):
     """learned(framework, batching, resumed=False) -> (run folder, metrics
-    lines) of five epochs of a small model on a 1000-line grammar corpus: a
+    lines; its TensorBoard events in events/) of five epochs of a small model on a 1000-line grammar corpus: a
     model that has learned the grammar. resumed, by sentences only (their
     shuffled epochs ask more of a resumed run than chunks do): the same
     five epochs in two runs, two and then --resume to five. A framework's
@@ -204,8 +223,8 @@ def learned(tmp_path_factory, grammar_corpus):
                 flags = ["--data_dir", data_dir, *TINY_MODEL, "--batching", way]
                 for index, last in enumerate(epochs):
                     yield [*flags, "--save_dir", folder / name / "ck", "--metrics_file",
-                           folder / name / "metrics.jsonl", "--epochs", last,
-                           *(["--resume"] if index else [])]
+                           folder / name / "metrics.jsonl", "--logdir", folder / name / "events",
+                           "--epochs", last, *(["--resume"] if index else [])]
 
         def train(folder):
             train_runs(framework, *runs(folder))
@@ -219,13 +238,13 @@ def learned(tmp_path_factory, grammar_corpus):
 def trained(tmp_path_factory, grammar_corpus):
     """trained(framework) -> the run folder of two epochs at the `test`
     preset on a 300-line grammar corpus, batching as the script does by
-    default: its checkpoint in ck/, its metrics in metrics.jsonl. Copy
-    before changing it."""
+    default: its checkpoint in ck/, its metrics in metrics.jsonl, its
+    TensorBoard events in events/. Copy before changing it."""
     def run(framework):
         def train(folder):
             train_script(framework, "--model", "test", "--data_dir", grammar_corpus(300),
                          "--save_dir", folder / "ck", "--metrics_file", folder / "metrics.jsonl",
-                         "--epochs", "2")
+                         "--logdir", folder / "events", "--epochs", "2")
         return str(made_once(tmp_path_factory, f"trained-{framework}", train))
     return run
 
@@ -245,3 +264,13 @@ def pytest_collection_modifyitems(items):
     suite alone; the others wait for it, on either worker."""
     readme = [item for item in items if "readme_runs" in item.fixturenames]
     items[:] = readme[:1] + [item for item in items if item not in readme] + readme[1:]
+
+
+def read_scalars(logdir):
+    """{tag: [(step, value), ...]} of the TensorBoard event files in `logdir`,
+    read by TensorBoard's own reader."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(logdir))
+    events.Reload()
+    return {tag: [(event.step, event.value) for event in events.Scalars(tag)]
+            for tag in events.Tags()["scalars"]}

@@ -120,3 +120,27 @@ def test_a_reference_that_is_not_there_is_refused_before_measuring(tmp_path, nam
         bench.main(["--data_dir", str(data_dir), "--reference", name, str(tmp_path / path),
                     "--out", str(tmp_path / "bench.json")])
     assert not (tmp_path / "bench.json").exists()
+
+
+def test_onnx_operators_are_counted_inside_loops_too(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    from benchmarks import scoring
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("MatMul", ["x", "x"], ["y"]), helper.make_node("Tanh", ["y"], ["x_out"])],
+        "body", [helper.make_tensor_value_info(name, kind, shape) for name, kind, shape in (
+            ("i", TensorProto.INT64, []), ("cond_in", TensorProto.BOOL, []),
+            ("x", TensorProto.FLOAT, [2, 2]))],
+        [helper.make_tensor_value_info(name, kind, shape) for name, kind, shape in (
+            ("cond_out", TensorProto.BOOL, []), ("x_out", TensorProto.FLOAT, [2, 2]))])
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["steps", "", "x0"], ["x1"], body=body),
+         helper.make_node("Tanh", ["x1"], ["out"])],
+        "outer", [helper.make_tensor_value_info("steps", TensorProto.INT64, []),
+                  helper.make_tensor_value_info("x0", TensorProto.FLOAT, [2, 2])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 2])])
+    onnx.save(helper.make_model(graph), tmp_path / "model.onnx")
+    counts = scoring.operator_counts(tmp_path / "model.onnx")
+    assert counts == {"Tanh": 2, "Loop": 1, "Identity": 1, "MatMul": 1}

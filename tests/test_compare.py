@@ -11,7 +11,7 @@ import pytest
 import compare
 from config import BATCHINGS, FRAMEWORKS
 from ptb.errors import UserError
-from tests.conftest import ON_ONE_CPU, REPO
+from tests.conftest import ON_ONE_CPU, REPO, read_scalars
 
 TINY = ["--num_layers", "1", "--hidden_size", "16", "--batch_size", "10", "--epochs", "2",
         *ON_ONE_CPU]
@@ -64,9 +64,10 @@ def test_matrix_runs_every_script_both_ways_and_reports_them(readme_runs):
 
 
 def test_seeds_give_each_row_its_mean_and_range(data_dir, tmp_path, capsys):
-    out = tmp_path / "out"
+    out, logdir = tmp_path / "out", tmp_path / "runs"
     compare.main(["--scripts", "fluid", "--batchings", "chunks,sentences", "--seeds", "1,2",
-                  "--data_dir", data_dir, "--out", str(out), "--reports_only", *TINY])
+                  "--data_dir", data_dir, "--out", str(out), "--reports_only", *TINY,
+                  "--logdir", str(logdir)])
     assert os.listdir(out / "checkpoints") == []  # --reports_only
     report = (out / "comparison.md").read_text()
     rows = [line.split(" | ") for line in table_lines(report)]
@@ -77,6 +78,9 @@ def test_seeds_give_each_row_its_mean_and_range(data_dir, tmp_path, capsys):
         ppls = [compare.read_metrics(str(out / f"fluid-{batching}-seed{seed}.jsonl"))[1]
                 ["test_ppl"] for seed in (1, 2)]
         assert len(set(ppls)) == 2  # each seed its own run
+        # --logdir: each run's TensorBoard events in a subfolder named after it.
+        assert [read_scalars(logdir / f"fluid-{batching}-seed{seed}")["test/ppl"][-1][1]
+                for seed in (1, 2)] == pytest.approx(ppls, rel=1e-6)
         tests[batching] = (min(ppls), max(ppls))
         mean, low, high = (float(text) for text in
                            row[5].replace(" (", " ").replace("-", " ").rstrip(")").split())
@@ -85,6 +89,7 @@ def test_seeds_give_each_row_its_mean_and_range(data_dir, tmp_path, capsys):
     kind = "apart" if compare.apart(tests["sentences"], tests["chunks"]) else "within the spread"
     assert f"by batching, sentences and chunks are {kind} for fluid." in report
     assert report.count(" --seed ") == 4 and "Seeds 1, 2: each number is the mean" in report
+    assert len(os.listdir(logdir)) == 4
     printed = capsys.readouterr().out
     assert "Test perplexity over seeds 1, 2" in printed
     assert printed.splitlines()[-1].endswith("each run's log and metrics "

@@ -221,7 +221,7 @@ def test_divergence_stops_and_keeps_the_last_good_checkpoint(framework, data_dir
 
 
 def test_a_loss_that_is_not_finite_stops_at_its_batch():
-    progress = Progress("epoch 3 train", total_batches=9, log_lines=0)
+    progress = Progress("epoch 3 train", total_batches=9, training=False)
     progress.update(2.0, 10, 10)
     with pytest.raises(UserError, match="epoch 3 train, batch 2 of 9: the loss is nan"):
         progress.update(float("nan"), 10, 10)
@@ -374,7 +374,7 @@ def test_a_stop_that_python_drops_is_raised_at_the_next_batch(monkeypatch):
             sum(range(100_000))  # the handler runs here, inside __del__
 
     def main(argv):
-        progress = Progress("train", 3, log_lines=0, stream=io.StringIO())
+        progress = Progress("train", 3, training=False, stream=io.StringIO())
         for _ in range(3):
             SignalledWhileCollected()  # collected at once
             progress.update(1.0, 1, 1)

@@ -15,7 +15,9 @@ import shutil
 import numpy as np
 import pytest
 
+import generate as generate_py
 import score
+from benchmarks import scoring
 from config import FRAMEWORKS
 from tests.conftest import (
     IN_PROCESS,
@@ -24,10 +26,12 @@ from tests.conftest import (
     cli_error,
     made_once,
     one_line_error,
+    read_metrics,
     run_command,
     succeeded,
     train_script,
 )
+from trained.exported import Exported
 from training.checkpoints import CheckpointFolder, best_epoch
 
 # Scripts in the order convert.py carries a checkpoint around the circle.
@@ -144,8 +148,14 @@ def test_the_export_scores_the_test_split_as_training_did(exported, data_dir):
     assert (meta["framework"], meta["epoch"]) == (framework, 2)
     assert not [name for name in os.listdir(export.parent) if name.endswith(".partial")]
     test_split = os.path.join(data_dir, "ptb.test.txt")
-    *lines, counts, last = succeeded(run("score.py", export, test_split,
-                                         "--per_sentence")).splitlines()
+    scored = succeeded(run("score.py", export, test_split, "--per_sentence"))
+    assert_scored_as_training_did(scored, folder, test_split, meta)
+
+
+def assert_scored_as_training_did(scored, folder, test_split, meta):
+    """score.py --per_sentence printed `scored`: the run's test perplexity,
+    and each sentence's log-probability, which add up to it."""
+    *lines, counts, last = scored.splitlines()
     ppl = float(re.match(r"perplexity (\S+) over", last)[1])
     assert ppl == pytest.approx(last_metrics(folder)["test_ppl"], rel=1e-4)
     # Each sentence on its own, from a zero state: as the evaluation of a
@@ -160,6 +170,75 @@ def test_the_export_scores_the_test_split_as_training_did(exported, data_dir):
     else:  # chunks carry the context across sentences: another, close number
         assert 0.5 * ppl < by_sentence < 1.5 * ppl
 
+
+# ---------------------------------------------------------------------- ONNX
+
+
+def onnx_export(framework, checkpoint, tmp_path_factory):
+    """The ONNX export folder of `framework`'s checkpoint, made once a
+    session; Fluid's the way its refusal says: convert.py to rnnlm_paddle.py's
+    checkpoint, then export that."""
+    def make(into):
+        source = checkpoint
+        if framework == "fluid":
+            source = into / "as-paddle"
+            succeeded(run("convert.py", "--checkpoint", checkpoint, "--to", "paddle",
+                          "--out", source))
+        succeeded(run("export.py", "--checkpoint", source, "--format", "onnx",
+                      "--out", into / "onnx"))
+    return made_once(tmp_path_factory, f"{framework}-onnx", make) / "onnx"
+
+
+@pytest.fixture(scope="session")
+def onnx_exported(two_epochs, tmp_path_factory):
+    """(framework, run folder, ONNX export folder) of each script's trained checkpoint."""
+    framework, folder, checkpoint = two_epochs
+    return framework, folder, onnx_export(framework, checkpoint, tmp_path_factory)
+
+
+def test_onnxruntime_alone_scores_the_onnx_export_as_training_did(onnx_exported, data_dir):
+    framework, folder, export = onnx_exported
+    meta = json.loads((export / "export.json").read_text())
+    converter = "paddle2onnx" if framework in ("fluid", "paddle") else "tf2onnx"
+    assert (meta["runtime"], meta["converter"].split()[0]) == ("onnxruntime", converter)
+    assert sorted(os.listdir(export)) == ["export.json", "model.onnx", "vocab.txt"]
+    test_split = os.path.join(data_dir, "ptb.test.txt")
+    # -X importtime: every module the command imports, on stderr.
+    result = run("-X", "importtime", "score.py", export, test_split, "--per_sentence")
+    assert_scored_as_training_did(succeeded(result), folder, test_split, meta)
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0]
+                for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "onnxruntime" in imported
+    assert not imported & {"paddle", "tensorflow", "keras", "tf_keras"}
+
+
+def test_the_scoring_bench_times_score_py_on_the_valid_split(trained, data_dir, tmp_path_factory):
+    folder = trained("keras")
+    export = onnx_export("keras", os.path.join(folder, "ck"), tmp_path_factory)
+    measured = scoring.score_speed(str(export), data_dir, repeats=2)
+    valid = read_metrics(os.path.join(folder, "metrics.jsonl"))[-2]["valid_ppl"]
+    assert measured["ppl"] == pytest.approx(valid, rel=1e-4) and measured["words_per_sec"] > 0
+
+
+@pytest.mark.parametrize("command", ["export", "generate"])
+def test_onnx_of_fluid_is_refused_in_one_line_with_the_way_round(command, trained, tmp_path):
+    checkpoint = os.path.join(trained("fluid"), "ck")
+    out = ["--out", tmp_path / "onnx"] if command == "export" else []
+    result = run(f"{command}.py", "--checkpoint", checkpoint, "--format", "onnx", *out)
+    one_line_error(result, r"paddle2onnx 2\.1\.0 cannot convert this model: Due to the unsupported "
+                           r"operators, .*python convert\.py --checkpoint \S+ --to paddle")
+    assert os.listdir(tmp_path) == []
+
+
+def test_generate_samples_through_onnx(trained, tmp_path_factory):
+    checkpoint = os.path.join(trained("paddle"), "ck")
+    printed = generate(checkpoint, "--format", "onnx", "--words", "40", "--seed", "3")
+    exported = Exported(onnx_export("paddle", checkpoint, tmp_path_factory))
+    words = {index: word for word, index in exported.vocab.items()}
+    drawn = [words[index] for index in generate_py.sample(exported, [exported.vocab["<eos>"]], 40,
+                                                          1.0, 3)]
+    assert printed.split() == [word for word in drawn if word != "<eos>"]
+    assert printed.count("\n") == drawn.count("<eos>") + (drawn[-1] != "<eos>")
 
 def test_score_says_what_it_skipped_and_which_words_it_does_not_know(best_earlier, data_dir,
                                                                     tmp_path, capsys):

@@ -1,6 +1,7 @@
 """An export folder (export.py) loaded in its framework's inference runtime,
 with none of the training code: paddle.inference for Fluid's and Paddle 3's
-exports, TensorFlow's SavedModel loader for the v1 graph's and Keras's.
+exports, TensorFlow's SavedModel loader for the v1 graph's and Keras's, and
+onnxruntime, which imports neither framework, for ONNX exports.
 
     EXPORT/
       export.json   what the model is and how to feed it (written last)
@@ -149,4 +150,20 @@ def saved_model_runtime(folder, meta):
     return run
 
 
-RUNTIMES = {"paddle.inference": paddle_runtime, "saved_model": saved_model_runtime}
+def onnx_runtime(folder, meta):
+    """onnxruntime's CPU session on model.onnx."""
+    import onnxruntime
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = os.cpu_count() or 1
+    session = onnxruntime.InferenceSession(os.path.join(folder, *meta["files"]), options,
+                                           providers=["CPUExecutionProvider"])
+
+    def run(words, state, lengths):
+        feed = dict(zip(meta["inputs"], [words.astype(meta["word_dtype"]), *state]))
+        log_probs, *final = session.run(meta["outputs"], feed)
+        return log_probs, final
+    return run
+
+
+RUNTIMES = {"paddle.inference": paddle_runtime, "saved_model": saved_model_runtime,
+            "onnxruntime": onnx_runtime}

@@ -6,6 +6,7 @@ import time
 
 from ptb.errors import UserError
 from training.errors import raise_missed_stop
+from training.events import NoEventLog
 
 
 class EpochStats(collections.namedtuple("EpochStats", "cost targets computed_steps seconds")):
@@ -50,20 +51,24 @@ class Progress:
     """Running perplexity and words/s during an epoch.
 
     A terminal gets a bar redrawn in place; a log file gets about
-    `log_lines` plain lines (none if 0), so that piped output stays short.
-    With several workers, its figures are this worker's rows only, and say
-    so: training.run.Run sets `whose`.
+    LOG_LINES plain lines of a training epoch, none of an evaluation, so
+    that piped output stays short. Each training batch goes to the run's
+    event log too (--logdir). With several workers, its figures are this
+    worker's rows only, and say so. training.run.Run sets `whose` and `events`.
     """
 
     whose = ""
+    events = NoEventLog()
+    LOG_LINES = 5
 
-    def __init__(self, label, total_batches, log_lines, stream=None):
+    def __init__(self, label, total_batches, training, stream=None):
         self.label = label
         self.total_batches = total_batches
         # Looked up now: a worker other than worker 0 has it silenced (training.run).
         self.stream = stream or sys.stdout
         self.is_terminal = self.stream.isatty()
-        self.every = max(1, total_batches // log_lines) if log_lines else None
+        self.every = max(1, total_batches // self.LOG_LINES) if training else None
+        self.training = training
         self.cost = 0.0
         self.targets = 0
         self.computed_steps = 0
@@ -80,6 +85,8 @@ class Progress:
             raise UserError(f"{self.label}, batch {self.batches + 1} of {self.total_batches}: the "
                             f"loss is {batch_cost}; training diverged, so it stops here, and the "
                             "checkpoints saved before stay as they were (try a lower --learning_rate)")
+        if self.training:
+            self.events.batch(batch_cost, batch_targets)
         self.cost += batch_cost
         self.targets += batch_targets
         self.computed_steps += computed_steps

@@ -28,6 +28,7 @@ from ptb.batching import check_batch_size, describe_data, make_batches
 from ptb.errors import UserError
 from training.checkpoints import CheckpointFolder, run_identity
 from training.errors import describe_stop, stop_handled, stops_deferred
+from training.events import NoEventLog, event_log
 from training.progress import EpochStats, Progress, check_not_diverged
 from training.reports import MetricsLog, epoch_record, report_epoch, report_test
 
@@ -84,6 +85,7 @@ class Run:
                                             dataclasses.asdict(self.config), self.data.vocab)
         # Worker 0 alone reports and saves.
         self.metrics = MetricsLog(config.metrics_file if workers.rank == 0 else "")
+        self.events = event_log(config.logdir if workers.rank == 0 else "")
         Progress.whose = (f" (worker {workers.rank} of {workers.count})" if workers.count > 1
                           else "")
         self.completed = 0  # whole epochs done
@@ -91,8 +93,9 @@ class Run:
         self.exits = contextlib.ExitStack()
 
     def __enter__(self):
-        """Print the start-up log and hold the checkpoint folder (worker 0);
-        the other workers' output is silenced until the run ends."""
+        """Print the start-up log, hold the checkpoint folder and open the
+        event log (worker 0); the other workers' output is silenced until
+        the run ends."""
         with self.exits:
             if self.workers.rank > 0:
                 silent = self.exits.enter_context(open(os.devnull, "w"))
@@ -102,6 +105,8 @@ class Run:
             if self.workers.rank == 0:
                 self.completed = self.exits.enter_context(
                     self.checkpoints.claimed(self.config.resume, self.config.overwrite))
+                Progress.events = self.exits.enter_context(self.events)
+                self.exits.callback(setattr, Progress, "events", NoEventLog())
             self.exits = self.exits.pop_all()
         return self
 
@@ -133,8 +138,10 @@ class Run:
         """The training batches of `epoch` from `loader` (load_data_fluid or
         load_data_tf), shuffled by the seed and the epoch; of several
         workers', this one's share."""
-        return self.workers.batches(loader, self.data.train, self.data.vocab, self.config,
-                                    seed=self.config.seed + epoch)
+        batches = self.workers.batches(loader, self.data.train, self.data.vocab, self.config,
+                                       seed=self.config.seed + epoch)
+        self.events.start_epoch(epoch, len(batches))
+        return batches
 
     @contextlib.contextmanager
     def stoppable(self):
@@ -162,6 +169,7 @@ class Run:
                 self.save(self.trainer, path)
             self.completed = epoch + 1
             report_epoch(self.metrics, self.config, record)
+            self.events.epoch(record)
 
     def test(self, evaluate):
         """Report the test result of the last model and, if another epoch
@@ -180,8 +188,10 @@ class Run:
         if best and (best != self.completed or self.stopped):  # the model in memory is not the best
             self._restore(best)
             best_stats = evaluate()
-        return report_test(self.metrics, self.framework, test_stats, self.completed,
-                           (best, best_stats), interrupted=self.stopped is not None)
+        result = report_test(self.metrics, self.framework, test_stats, self.completed,
+                             (best, best_stats), interrupted=self.stopped is not None)
+        self.events.test(result)
+        return result
 
     def _restore(self, epoch):
         with self.checkpoints.reading(epoch) as path:
