@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -481,3 +482,39 @@ def test_an_unreadable_file_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(corpus, "open", denied, raising=False)
     with pytest.raises(UserError, match=r"ptb\.train\.txt: cannot read it \(Permission denied\)"):
         corpus.load_corpus(str(tmp_path))
+
+
+def test_a_stop_that_python_drops_inside_a_finalizer_prints_only_its_line():
+    """SIGTERM can land while the garbage collector runs a __del__ (seen in
+    TensorFlow's AtomicFunction.__del__): Python drops the exception and
+    prints it as "Exception ignored", with a traceback; the run stops at
+    the next batch, and must say only that it stopped. In a process of its
+    own: pytest replaces the hook that prints it."""
+    code = """if True:
+        import signal
+        from training.errors import raise_missed_stop, raise_stop, run_cli
+
+        class Finalized:
+            def __del__(self):
+                raise_stop(signal.SIGTERM, None)  # as if the signal came now
+
+        def main(argv):
+            Finalized()  # collected at once: the stop is raised inside __del__
+            raise_missed_stop()  # what the next batch does
+        run_cli(main)
+    """
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert (result.returncode, result.stderr) == (143, "stopped by SIGTERM\n")
+
+
+def test_output_cut_short_by_a_pipe_ends_quietly():
+    """`python generate.py ... | head`: when the reader stops reading, the
+    command stops, as `cat` would, without a BrokenPipeError traceback."""
+    code = ("from training.errors import run_cli\n"
+            "def main(argv):\n"
+            "    for line in range(100_000):\n"
+            "        print(line, flush=True)\n"
+            "run_cli(main)")
+    result = subprocess.run(f"{shlex.quote(sys.executable)} -c {shlex.quote(code)} | head -n 1",
+                            shell=True, cwd=REPO, capture_output=True, text=True)
+    assert (result.stdout, result.stderr) == ("0\n", "")

@@ -1,5 +1,6 @@
 """How a run ends: one line for a mistake the user can fix, no traceback on a stop."""
 import contextlib
+import os
 import signal
 import sys
 
@@ -13,8 +14,9 @@ class Terminated(KeyboardInterrupt):
 
 # The stops received and not yet handled. Python drops an exception that a
 # signal handler raises inside a __del__ or a callback from C code, printing
-# "Exception ignored in ...", and the run would go on as if nothing came: the
-# next batch raises it again (raise_missed_stop), so that no stop is lost.
+# "Exception ignored in ..." with a traceback (quiet_dropped_stop silences
+# it), and the run would go on as if nothing came: the next batch raises it
+# again (raise_missed_stop), so that no stop is lost.
 unhandled_stops = []
 
 
@@ -27,6 +29,14 @@ def raise_stop(signum, frame):
     """The handler of Ctrl-C and SIGTERM that run_cli installs."""
     unhandled_stops.append(signum)
     raise stop_for(signum)
+
+
+def quiet_dropped_stop(unraisable):
+    """sys.unraisablehook: a stop that Python dropped prints nothing (it is
+    in unhandled_stops, and raise_missed_stop raises it again); anything
+    else prints as Python prints it."""
+    if not (isinstance(unraisable.exc_value, KeyboardInterrupt) and unhandled_stops):
+        sys.__unraisablehook__(unraisable)
 
 
 def raise_missed_stop():
@@ -79,11 +89,13 @@ def child_error(output, fallback):
 def run_cli(main, argv=None):
     """Call main(argv). A UserError ends the program with one line on stderr
     and exit 1; Ctrl-C or SIGTERM that main lets through, with one line and
-    exit 130 or 143, as a shell reports a process ended by that signal."""
+    exit 130 or 143, as a shell reports a process ended by that signal; a
+    closed pipe on stdout, silently with 141 (SIGPIPE's)."""
     # Set here, after the frameworks were imported: Paddle installs a handler
     # of its own that prints a C++ stack dump.
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, raise_stop)
+    sys.unraisablehook = quiet_dropped_stop
     try:
         main(argv)
     except UserError as error:
@@ -92,3 +104,9 @@ def run_cli(main, argv=None):
     except KeyboardInterrupt as stop:
         print(describe_stop(stop), file=sys.stderr)
         sys.exit(143 if isinstance(stop, Terminated) else 130)
+    except BrokenPipeError:
+        # The reader of stdout stopped (`| head`): end as a process that
+        # SIGPIPE ended, silently; stdout to /dev/null so that the exit's
+        # own flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(128 + signal.SIGPIPE)
