@@ -21,7 +21,8 @@ the shapes the model uses, and with the model's FLOPs per word works out
     efficiency = training words/s x training FLOPs per word / matmul FLOP/s
 
 Each row also gives, per training batch, the time run_epoch spends outside
-the framework's call (feeding, state, progress, the stop hold). With
+the framework's call (feeding, state, progress, the stop hold). An input
+pipeline's start-up, once an epoch, is left out of every timing. With
 --reference tf-tutorial CLONE it also times TensorFlow's own PTB tutorial
 from a git clone of tensorflow/models (benchmarks/tf_tutorial.py), in turns
 with rnnlm_tensorflow.py's chunks in one process; with --reference pytorch
@@ -244,14 +245,39 @@ def timing(words, seconds, inside, batches):
 
 
 def script_runner(script, trainer):
-    """run(batches, training) -> Timing: the script's run_epoch on a list of batches."""
-    inside = time_framework_calls(script)
+    """run(batches, training) -> Timing: the script's run_epoch on a list of
+    batches, less its input pipeline's start-up (time_pipeline_start)."""
+    inside, start_up = time_framework_calls(script), time_pipeline_start(script)
 
     def run(batches, training):
-        before = inside.seconds
+        before, started = inside.seconds, start_up.seconds
         stats = script.run_epoch(trainer, Batches.listed(batches), "bench", training)
-        return timing(stats.targets, stats.seconds, inside.seconds - before, len(batches))
+        seconds = stats.seconds - (start_up.seconds - started)
+        return timing(stats.targets, seconds, inside.seconds - before, len(batches))
     return run
+
+
+def time_pipeline_start(script):
+    """A clock of the seconds the script's input pipeline (today's scripts:
+    tf.data, paddle.io) takes to give an epoch its first batch: building the
+    dataset, tracing its generator, starting its thread. A real epoch pays
+    it once over hundreds of batches; a timed stretch of --batches batches
+    would count it 10-20 times over, so bench leaves it out."""
+    clock = types.SimpleNamespace(seconds=0.0)
+    pipeline = getattr(script, "input_pipeline", None)
+    if pipeline is None:
+        return clock
+
+    def timed_pipeline(batches):
+        start = time.perf_counter()
+        items = iter(pipeline(batches))
+        first = next(items, None)
+        clock.seconds += time.perf_counter() - start
+        if first is not None:
+            yield first
+            yield from items
+    script.input_pipeline = timed_pipeline
+    return clock
 
 
 def time_framework_calls(script):
