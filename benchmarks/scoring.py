@@ -33,6 +33,7 @@ import time
 import numpy as np
 
 from config import DEFAULT_BATCHING, FRAMEWORKS, PRESETS, Config
+from export import FORMATS
 from ptb import corpus
 from training.errors import child_error
 
@@ -86,8 +87,9 @@ def operator_counts(onnx_file):
         for node in graph.node:
             counts[node.op_type] += 1
             for attribute in node.attribute:
-                for body in [attribute.g, *attribute.graphs] if attribute.type in (
-                        onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) else []:
+                if attribute.type == onnx.AttributeProto.GRAPH:
+                    count(attribute.g)
+                for body in attribute.graphs:
                     count(body)
     count(onnx.load(onnx_file).graph)
     return dict(counts.most_common())
@@ -103,28 +105,30 @@ def run_child(*args):
 
 def measure(framework, model, data_dir, repeats, folder):
     """One row: the native and ONNX scoring speeds of `framework` at `model`."""
-    checkpoint, native, onnx_export = (os.path.join(folder, name)
-                                       for name in ("ck", "native", "onnx"))
+    checkpoint = os.path.join(folder, "ck")
     row = dict(framework=framework, model=model, batching=DEFAULT_BATCHING[framework])
     _, error = run_child("-m", "benchmarks.scoring", "checkpoint", framework, model, data_dir,
                          checkpoint)
-    for out, format in ((native, "native"), (onnx_export, "onnx")):
-        if error is None:
-            _, failed = run_child("export.py", "--checkpoint", checkpoint, "--format", format,
-                                  "--out", out)
-            if failed:
-                row[format] = dict(error=failed)
-                continue
-            printed, failed = run_child("-m", "benchmarks.scoring", "score", out, data_dir,
-                                        str(repeats))
-            row[format] = dict(error=failed) if failed else json.loads(printed.splitlines()[-1])
-            with open(os.path.join(out, "export.json"), encoding="utf-8") as meta:
-                row[format]["runtime"] = json.load(meta)["runtime"]
-        else:
-            row[format] = dict(error=error)
+    for format in FORMATS:
+        row[format] = dict(error=error) if error else exported_speed(
+            checkpoint, format, os.path.join(folder, format), data_dir, repeats)
     if "error" not in row["onnx"]:
-        row["onnx"]["operators"] = operator_counts(os.path.join(onnx_export, "model.onnx"))
+        row["onnx"]["operators"] = operator_counts(os.path.join(folder, "onnx", "model.onnx"))
     return row
+
+
+def exported_speed(checkpoint, format, out, data_dir, repeats):
+    """score_speed of `checkpoint` exported by export.py in `format` into
+    `out`, each in a process of its own, and the export's runtime; or the
+    error that stopped it."""
+    _, error = run_child("export.py", "--checkpoint", checkpoint, "--format", format, "--out", out)
+    if error:
+        return dict(error=error)
+    with open(os.path.join(out, "export.json"), encoding="utf-8") as meta:
+        runtime = json.load(meta)["runtime"]
+    printed, error = run_child("-m", "benchmarks.scoring", "score", out, data_dir, str(repeats))
+    return dict(error=error, runtime=runtime) if error else dict(
+        json.loads(printed.splitlines()[-1]), runtime=runtime)
 
 
 ONNX_PACKAGES = ("onnxruntime", "paddle2onnx", "tf2onnx", "onnx")

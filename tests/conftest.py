@@ -208,11 +208,12 @@ def grammar_corpus(tmp_path_factory):
 @pytest.fixture(scope="session")
 def learned(tmp_path_factory, grammar_corpus):
     """learned(framework, batching, resumed=False) -> (run folder, metrics
-    lines; its TensorBoard events in events/) of five epochs of a small model on a 1000-line grammar corpus: a
-    model that has learned the grammar. resumed, by sentences only (their
-    shuffled epochs ask more of a resumed run than chunks do): the same
-    five epochs in two runs, two and then --resume to five. A framework's
-    runs are made together, once a session."""
+    lines; its TensorBoard events in events/) of five epochs of a small
+    model on a 1000-line grammar corpus: a model that has learned the
+    grammar. resumed, by sentences only (their shuffled epochs ask more of
+    a resumed run than chunks do): the same five epochs in two runs, two
+    and then --resume to five. A framework's runs are made together, once
+    a session."""
     def run(framework, batching, resumed=False):
         data_dir = grammar_corpus(1000)
 

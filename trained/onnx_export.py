@@ -34,18 +34,17 @@ def convert(native, meta, out, refusal_advice):
     `meta`) into `out`/model.onnx; returns what the ONNX export.json says.
     A converter's failure is one line: its own message and `refusal_advice`."""
     onnx_file = os.path.join(out, MODEL)
-    converter, command = converter_command(native, meta, onnx_file)
+    name, command = converter_command(native, meta, onnx_file)
+    converter = f"{name} {importlib.metadata.version(name)}"
     # polygraphy, paddle2onnx's optimizer, would pip-install what it lacks.
     env = dict(os.environ, POLYGRAPHY_AUTOINSTALL_DEPS="0", GLOG_minloglevel="2")
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0 or not os.path.isfile(onnx_file):
-        raise UserError(f"{converter} {importlib.metadata.version(converter)} cannot convert "
-                        f"this model: {converter_message(result.stdout + result.stderr).rstrip('.')}; "
-                        f"{refusal_advice}")
+        message = converter_message(result.stdout + result.stderr).rstrip(".")
+        raise UserError(f"{converter} cannot convert this model: {message}; {refusal_advice}")
     name_outputs(onnx_file, meta["outputs"])
     return dict(meta, runtime="onnxruntime", files=[MODEL], lod=False, opset=OPSET,
-                converter=f"{converter} {importlib.metadata.version(converter)}",
-                converted_from=meta["runtime"])
+                converter=converter, converted_from=meta["runtime"])
 
 
 def converter_message(output):
