@@ -7,14 +7,19 @@
     python bench.py --data_dir data --scoring --repeats 3
     python bench.py --data_dir data --reference tf-tutorial ../models --reference pytorch PYTHON
 
-For every script x batching x preset (--runs, --models), a fresh process builds the network
+For every script x batching x mode x preset (--runs, --modes, --models), a fresh process
+builds the network
 with the training script's own functions and times the script's own
 run_epoch on mini-batches of train (training) and valid (evaluation):
 --warmup batches first, then --repeats timings of --batches batches each,
-and reports the median words/s and the process's peak resident memory; and,
+and reports the median words/s and the process's peak resident memory. The
+modes: idiom, the script as it teaches its framework, and compiled, with
+--compile (its framework's compiled path); and,
 over the training batches as the script feeds them (today's scripts
 through their input pipeline), the share of the time steps fed that are
-padding and the words/s of reading them alone, with no model. In
+padding, the words/s of reading them alone, with no model, and how many
+shapes of batch an epoch of training and evaluation feeds (XLA compiles
+each once). In
 the same process it times the framework's own float32 matrix multiply at
 the shapes the model uses, and with the model's FLOPs per word works out
 
@@ -86,6 +91,8 @@ from training.reports import (
 RUNS = [(framework, batching) for framework in FRAMEWORKS
         for batching in sorted(BATCHINGS,
                                key=lambda way, framework=framework: way != DEFAULT_BATCHING[framework])]
+# Each script as it teaches its framework, and on its framework's compiled path (--compile).
+MODES = ("idiom", "compiled")
 # --profile reads Paddle's profiler (both modes) and the v1 Session's step traces.
 PROFILED = ("fluid", "paddle", "tensorflow")
 TUTORIAL_PRESETS = ("small", "medium", "large")  # its SmallConfig, ...
@@ -103,6 +110,9 @@ def parse_args(argv):
     parser.add_argument("--runs", help="FRAMEWORK/BATCHING pairs, comma-separated, for example "
                         "paddle/chunks,fluid/sentences (default: all twelve; with --workers, each "
                         "data-parallel script's own batching)")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="idiom (each script as it teaches its framework) and compiled "
+                             "(with --compile, its framework's compiled path), comma-separated")
     parser.add_argument("--threads", type=int, default=0,
                         help="CPU threads for the math (default: one per core)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed batches first")
@@ -128,7 +138,7 @@ def parse_args(argv):
                              "runtime and in onnxruntime (--repeats passes over the valid split), "
                              "and the ONNX graphs' operators")
     # One measurement in this process: what the parent runs in each child.
-    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.models = args.models.split(",")
     default_runs = WORKER_RUNS if args.workers else RUNS
@@ -137,6 +147,10 @@ def parse_args(argv):
     if args.profile and not args.one and any(framework not in PROFILED for framework, _ in args.runs):
         parser.error(f"--profile: only {', '.join(PROFILED)} runs have an operator profile here; "
                      "leave the others out of --runs")
+    args.modes = args.modes.split(",")
+    for mode in args.modes:
+        if mode not in MODES:
+            parser.error(f"--modes: unknown mode {mode!r}; choose from {', '.join(MODES)}")
     for model in args.models:
         if model not in PRESETS:
             parser.error(f"--models: unknown preset {model!r}; choose from {sorted(PRESETS)}")
@@ -565,10 +579,20 @@ def reading_measures(read):
     return padding, words / min(one_pass() for _ in range(3))
 
 
-def measure_one(framework, batching, model, args):
-    """Everything for one framework x batching x preset, in this process."""
+def batch_shapes(batches):
+    """How many shapes of padded batch (rows, steps) there are among
+    `batches`, which a shape-specialising compiler (XLA) compiles once each;
+    None for Fluid's, lists of sentences that go in as LoD tensors."""
+    if not all(isinstance(batch[0], np.ndarray) for batch in batches):
+        return None
+    return len({batch[0].shape for batch in batches})
+
+
+def measure_one(framework, batching, mode, model, args):
+    """Everything for one framework x batching x mode x preset, in this process."""
     data = corpus.load_corpus(args.data_dir)
     config = Config(**{**PRESETS[model], "model": model, "batching": batching,
+                       "compile": mode == "compiled",
                        "vocab_size": len(data.vocab), "threads": args.threads, "device": "cpu"})
     if framework in REFERENCES:
         parts = REFERENCES[framework](config, data, args, dict(args.reference)[framework])
@@ -581,16 +605,18 @@ def measure_one(framework, batching, model, args):
     evaluate = median(timings([run], batches["valid"], False, args)[0]).words_per_sec
     rate = matmul_rate(matmul_timer, config)
     padding, reading = reading_measures(read)
+    shapes = [batch_shapes(batches[split]) for split in ("train", "valid")]
     flops = flops_per_word(config)
     paired_ratios = [statistics.median(mine.words_per_sec / its.words_per_sec
                                        for mine, its in zip(other, train)) for other in others]
     train = median(train)
-    result = dict(framework=framework, batching=batching, model=model,
+    result = dict(framework=framework, batching=batching, mode=mode, model=model,
                   vocab_size=config.vocab_size, threads=cpu_threads(config),
                   train_words_per_sec=train.words_per_sec,
                   outside_seconds=train.outside_seconds, outside_share=train.outside_share,
                   eval_words_per_sec=evaluate,
                   padding=padding, pipeline_words_per_sec=reading,
+                  shapes=None if None in shapes else sum(shapes),
                   matmul_flops_per_sec=rate,
                   train_flops_per_word=flops["train"],
                   efficiency=train.words_per_sec * flops["train"] / rate,
@@ -614,21 +640,21 @@ def shares(seconds, top=8):
     return [(kind, spent / total) for kind, spent in collections.Counter(seconds).most_common(top)]
 
 
-def measure_in_subprocess(framework, batching, model, args):
+def measure_in_subprocess(framework, batching, mode, model, args):
     """measure_one in a fresh process, so that memory and threads start clean."""
     paths = dict(args.reference)
     python = paths["pytorch"] if framework == "pytorch" else sys.executable
-    command = [python, os.path.abspath(__file__), "--one", framework, batching, model,
+    command = [python, os.path.abspath(__file__), "--one", framework, batching, mode, model,
                "--data_dir", args.data_dir, "--threads", str(args.threads),
                "--warmup", str(args.warmup), "--batches", str(args.batches),
                "--repeats", str(args.repeats)] + (["--profile"] if args.profile else [])
     if framework in paths:
         command += ["--reference", framework, paths[framework]]
-    print(f"measuring {framework}/{batching} {model} ...", flush=True)
+    print(f"measuring {framework}/{batching} {mode} {model} ...", flush=True)
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         last = child_error(result.stderr, "no output")
-        return dict(framework=framework, batching=batching, model=model, error=last)
+        return dict(framework=framework, batching=batching, mode=mode, model=model, error=last)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -639,18 +665,20 @@ def table(results):
     speeds = {(r["framework"], r["model"]): r["train_words_per_sec"] for r in results
               if "error" not in r}
     paired = {r["model"]: r["tensorflow_paired"] for r in results if "tensorflow_paired" in r}
-    columns = ("framework", "batching", "model", "threads", "padding", "train words/s",
-               *(f"x {name}" for name in references), "outside, ms/batch", "eval words/s",
-               "reading words/s", "matmul GFLOP/s", "MFLOP/word", "efficiency", "peak memory")
+    columns = ("framework", "batching", "mode", "model", "threads", "padding", "shapes",
+               "train words/s", *(f"x {name}" for name in references), "outside, ms/batch",
+               "eval words/s", "reading words/s", "matmul GFLOP/s", "MFLOP/word", "efficiency",
+               "peak memory")
     lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['framework']} | {r['batching']} | {r['model']} | failed: "
-                         f"{r['error']} |" + " |" * (len(columns) - 4))
+            lines.append(f"| {r['framework']} | {r['batching']} | {r['mode']} | {r['model']} | "
+                         f"failed: {r['error']} |" + " |" * (len(columns) - 5))
             continue
         ratios = [shown(ratio(r, name, speeds, paired), "{:.2f}".format) for name in references]
-        cells = [r["framework"], r["batching"], r["model"], r["threads"],
-                 shown(r["padding"], "{:.1%}".format), f"{r['train_words_per_sec']:,.0f}",
+        cells = [r["framework"], r["batching"], r["mode"], r["model"], r["threads"],
+                 shown(r["padding"], "{:.1%}".format), shown(r["shapes"], str),
+                 f"{r['train_words_per_sec']:,.0f}",
                  *ratios,
                  shown(r["outside_seconds"],
                        lambda outside, r=r: f"{outside * 1e3:.2f} ({r['outside_share']:.1%})"),
@@ -667,7 +695,8 @@ def ratio(r, reference, speeds, paired):
     """Row r's training words/s over the reference's at its preset; for
     rnnlm_tensorflow.py's chunks against the tutorial, the median ratio of
     their alternated timings in the tutorial's process."""
-    if (reference, r["framework"], r["batching"]) == ("tf-tutorial", "tensorflow", "chunks"):
+    if (reference, r["framework"], r["batching"], r["mode"]) == ("tf-tutorial", "tensorflow",
+                                                                 "chunks", "idiom"):
         return paired.get(r["model"])
     speed = speeds.get((reference, r["model"]))
     return speed and r["train_words_per_sec"] / speed
@@ -724,9 +753,10 @@ def main(argv=None):
         return
     for name, path in args.reference:
         check_reference(name, path)
-    runs = [*args.runs, *((name, "chunks") for name, _ in args.reference)]
-    results = [measure_in_subprocess(framework, batching, model, args)
-               for model in args.models for framework, batching in runs]
+    runs = [(framework, batching, mode) for framework, batching in args.runs for mode in args.modes]
+    runs += [(name, "chunks", "idiom") for name, _ in args.reference]
+    results = [measure_in_subprocess(framework, batching, mode, model, args)
+               for model in args.models for framework, batching, mode in runs]
     write_results(args.out, dict(command=command, machine=machine_summary(),
                                  versions=framework_versions(), results=results))
     print(f"\n{command}\n{machine_summary()}\n{versions_line()}\n\n{table(results)}\n")

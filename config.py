@@ -30,6 +30,7 @@ class Config:
     # The run.
     model: str = "small"
     batching: str = "sentences"  # or "chunks", "buckets"; each script has its own default
+    compile: bool = False       # the framework's compiled path; each script has its own default
     data_dir: str = "data"
     device: str = "auto"
     threads: int = 0            # CPU threads for the math; 0: one per core
@@ -61,6 +62,14 @@ BATCHINGS = ("sentences", "chunks", "buckets")
 # How each batches unless told otherwise: the design's contrast.
 DEFAULT_BATCHING = {"fluid": "sentences", "paddle": "sentences", "tensorflow": "chunks",
                     "keras": "chunks"}
+# What --compile switches on in each script, and whether it is on unless told
+# otherwise: on where it measured faster and computes the same model
+# (docs/performance.md).
+COMPILED_PATHS = {"fluid": "a CompiledProgram with fused operators and in-place memory",
+                  "paddle": "paddle.jit.to_static",
+                  "tensorflow": "XLA auto-clustering of the Session's graph",
+                  "keras": "XLA (jit_compile) for the training and evaluation steps"}
+DEFAULT_COMPILE = {"fluid": False, "paddle": False, "tensorflow": False, "keras": False}
 
 
 # How each script trains on more than one worker, for its --help (README,
@@ -150,6 +159,9 @@ def build_parser(framework):
         help="sentences: whole sentences, state reset for each; "
              "chunks: fixed num_steps pieces of the text, state carried; "
              "buckets: whole sentences, grouped by length so that little is padded")
+    add("--compile", action=argparse.BooleanOptionalAction, default=DEFAULT_COMPILE[framework],
+        help=f"run {COMPILED_PATHS[framework]}; batching by sentences or buckets, the padded "
+             "length is rounded up so that few shapes are compiled (default: %(default)s)")
     add("--device", choices=["auto", "cpu", "gpu"], default=Config.device,
         help="auto uses a GPU when the build and the machine have one")
     add("--threads", type=positive_int,

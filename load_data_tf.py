@@ -11,8 +11,15 @@ longest of each batch instead:
              <eos> hi  .   .                 2     (. = padding, masked
              <eos> go  on  .                 3      out of the loss)
 
+A compiled step (--compile: XLA in the TF scripts) is compiled anew for
+every shape it is fed, so there the padded length is rounded up to a
+multiple of a few steps (length_multiple), which bounds the shapes of an
+epoch to a few; the padding is masked like any other.
+
 Each function returns a reader, as the Fluid loader does: call it for an
 iterator of tuples of numpy arrays, which feed the placeholders in order.
+It is the loader of the three padded scripts: rnnlm_tensorflow.py,
+rnnlm_paddle.py and rnnlm_keras.py.
 """
 import numpy as np
 
@@ -25,9 +32,15 @@ def chunk_batches(sentences, vocab, batch_size, num_steps):
     return lambda: batching.chunks(stream, batch_size, num_steps)
 
 
-def sentence_batches(sentences, vocab, batch_size, max_length, seed=None, buckets=False):
+# The sentences go in padded: ptb.batching.make_batches rounds their length for a compiled step.
+PADDED = True
+
+
+def sentence_batches(sentences, vocab, batch_size, max_length, seed=None, buckets=False,
+                     length_multiple=1):
     """A reader of (inputs, targets, lengths): batch_size whole sentences,
-    each [<eos>] + words -> words + [<eos>], padded to the longest of the batch.
+    each [<eos>] + words -> words + [<eos>], padded to the longest of the
+    batch, rounded up to a multiple of length_multiple.
 
     A sentence of more than max_length steps comes in pieces (ptb.batching).
     With a seed, the sentences are shuffled as load_data_fluid shuffles them;
@@ -38,14 +51,16 @@ def sentence_batches(sentences, vocab, batch_size, max_length, seed=None, bucket
 
     def reader():
         for group in batching.sentence_groups(pairs, batch_size, seed, buckets):
-            yield padded(group, eos)
+            yield padded(group, eos, length_multiple)
     return reader
 
 
-def padded(pairs, eos):
-    """(inputs, targets, lengths) of some (src, trg) pairs, padded with <eos>."""
+def padded(pairs, eos, length_multiple=1):
+    """(inputs, targets, lengths) of some (src, trg) pairs, padded with <eos>
+    to the longest, rounded up to a multiple of length_multiple."""
     lengths = np.array([len(src) for src, _ in pairs], dtype=np.int32)
-    inputs, targets = (np.full((len(pairs), lengths.max()), eos, dtype=np.int32) for _ in range(2))
+    steps = -(-lengths.max() // length_multiple) * length_multiple
+    inputs, targets = (np.full((len(pairs), steps), eos, dtype=np.int32) for _ in range(2))
     for row, (src, trg) in enumerate(pairs):
         inputs[row, :len(src)], targets[row, :len(trg)] = src, trg
     return inputs, targets, lengths

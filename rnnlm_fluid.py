@@ -148,7 +148,7 @@ def run_epoch(trainer, batches, label, training):
     """Run the training program (or, not training, its test clone) on every
     mini-batch, carrying the state if there is one; return its EpochStats."""
     net = trainer.programs.net
-    program = trainer.programs.main if training else trainer.programs.test
+    program = trainer.train_program if training else trainer.eval_program
     progress = Progress(label, len(batches), training)
     fetches = [net.cost] + [part for layer in net.final_state for part in layer]
     state = None
@@ -198,8 +198,21 @@ def build_programs(config):
     return Programs(main_program, test_program, startup_program, net, schedule)
 
 
-Trainer = collections.namedtuple("Trainer", "exe place programs")
-Trainer.__doc__ = """What trains and evaluates: the Executor, its place and the Programs."""
+def compiled(program, config):
+    """The program as exe.run runs it: as it is, or with --compile a
+    CompiledProgram, its elementwise-add and activation operators fused and
+    its variables' memory reused in place."""
+    if not config.compile:
+        return program
+    strategy = paddle.static.BuildStrategy()
+    strategy.fuse_elewise_add_act_ops = True
+    strategy.enable_inplace = True
+    return paddle.static.CompiledProgram(program, build_strategy=strategy)
+
+
+Trainer = collections.namedtuple("Trainer", "exe place programs train_program eval_program")
+Trainer.__doc__ = """What trains and evaluates: the Executor, its place, the
+Programs, and what exe.run runs to train and to evaluate (compiled)."""
 
 
 def build_trainer(config, place):
@@ -208,7 +221,8 @@ def build_trainer(config, place):
     # 2. The place, chosen by choose_place; 3. create the Executor; 4. run the startup program.
     exe = create_executor(place, config)
     exe.run(programs.startup)
-    return Trainer(exe, place, programs)
+    return Trainer(exe, place, programs, compiled(programs.main, config),
+                   compiled(programs.test, config))
 
 
 def train(config):

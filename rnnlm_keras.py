@@ -112,29 +112,40 @@ def set_learning_rate(trainer, config, epoch):
 
 def make_steps(model, optimizer, config, workers=ONE_WORKER):
     """The compiled training and evaluation steps: (inputs, targets, lengths
-    or None, state or None) -> (cost, final state)."""
+    or None, state or None) -> (cost, final state). With --compile, XLA
+    compiles the model's math, forward and backward, once for each shape of
+    batch; the update and any all-reduce stay in TensorFlow's graph."""
+    model_math = tf.function(jit_compile=True) if config.compile else (lambda function: function)
+
     def forward(current_word, next_word, lengths, state, training):
         logits, final_state = model(current_word, state, lengths, training=training)
         return sequence_cost(logits, next_word, lengths), final_state
 
-    def replica_step(current_word, next_word, lengths, state):
+    @model_math
+    def gradients(current_word, next_word, lengths, state):
         with tf.GradientTape() as tape:
             cost, final_state = forward(current_word, next_word, lengths, state, True)
             loss = cost / config.batch_size
-        variables = model.trainable_variables
         # The embedding's gradient comes as IndexedSlices, a row for every
         # word of the batch; global_clipnorm would square those rows one by
         # one, not each word's sum of them. Dense, it is the norm Fluid and
         # Paddle clip by.
-        grads = [tf.convert_to_tensor(grad) for grad in tape.gradient(loss, variables)]
-        optimizer.apply(workers.global_gradient(grads, config.max_grad_norm), variables)
+        grads = tape.gradient(loss, model.trainable_variables)
+        return cost, final_state, [tf.convert_to_tensor(grad) for grad in grads]
+
+    def replica_step(current_word, next_word, lengths, state):
+        cost, final_state, grads = gradients(current_word, next_word, lengths, state)
+        optimizer.apply(workers.global_gradient(grads, config.max_grad_norm),
+                        model.trainable_variables)
         return cost, final_state
 
-    @tf.function(reduce_retracing=True)
+    # Compiled, a step is traced for each shape, as XLA compiles it for each;
+    # eager, once for all shapes.
+    @tf.function(reduce_retracing=not config.compile)
     def train_step(current_word, next_word, lengths, state):
         return workers.run(replica_step, (current_word, next_word, lengths, state))
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=not config.compile, jit_compile=config.compile or None)
     def eval_step(current_word, next_word, lengths, state):
         return forward(current_word, next_word, lengths, state, False)
     return train_step, eval_step
@@ -182,8 +193,15 @@ def input_pipeline(batches):
     scripts see the same ones."""
     shapes = {"current_word": [None, None], "next_word": [None, None], "lengths": [None]}
     signature = tuple(tf.TensorSpec(shapes[name], tf.int32, name) for name in batches.fields)
-    return tf.data.Dataset.from_generator(lambda: iter(batches),
-                                          output_signature=signature).prefetch(tf.data.AUTOTUNE)
+    dataset = tf.data.Dataset.from_generator(lambda: iter(batches), output_signature=signature)
+    # One thread of tf.data's own and one batch ahead: its defaults (a pool of
+    # a thread a core, and an autotuner) competed with the step's math for the
+    # cores, and an epoch now and then trained at 0.65x (docs/performance.md).
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = 1
+    options.threading.max_intra_op_parallelism = 1
+    options.autotune.enabled = False
+    return dataset.prefetch(1).with_options(options)
 
 
 def evaluate(trainer, sentences, vocab, config, label):

@@ -183,10 +183,17 @@ in DataParallel), its optimizer, the learning-rate schedule, and the
 batch_size each step's summed cost is divided by."""
 
 
+def compiled(model, config):
+    """The model as it runs: eagerly, or with --compile its forward turned
+    into a static program by paddle.jit.to_static (the backward runs that
+    program's own)."""
+    return paddle.jit.to_static(model) if config.compile else model
+
+
 def build_trainer(config, workers=ONE_WORKER):
     # 1. Build the model, its weights drawn as it is built; 2. on the device that
-    #    choose_device set; 3. the optimizer; 4. nothing to start: it runs eagerly.
-    model = workers.parallel(build_network(config))
+    #    choose_device set; 3. the optimizer; 4. nothing to start: it runs eagerly (or compiled).
+    model = workers.parallel(compiled(build_network(config), config))
     optimizer, schedule = add_optimizer(config, model)
     return Trainer(model, optimizer, schedule, config.batch_size)
 

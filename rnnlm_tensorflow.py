@@ -158,10 +158,13 @@ def choose_device(device):
 
 def create_session(graph, config, workers):
     """A Session (on this worker's server, if there are several) whose CPU
-    ops use cpu_threads(config) threads."""
+    ops use cpu_threads(config) threads; with --compile, XLA compiles
+    clusters of the graph's operators, once for each shape fed."""
     threads = cpu_threads(config)
     options = tf.ConfigProto(intra_op_parallelism_threads=threads,
                              inter_op_parallelism_threads=threads)
+    if config.compile:
+        options.graph_options.optimizer_options.global_jit_level = tf.OptimizerOptions.ON_1
     return tf.Session(workers.target, graph=graph, config=workers.session_options(options))
 
 # ------------------------------------------------------------- training code

@@ -19,6 +19,10 @@ if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
     raise ImportError("tensorflow was imported before compat.tf_v1; import it first")
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# A Session's global_jit_level (--compile) clusters operators for XLA only on
+# GPUs unless this flag is set; it does nothing where no jit level is asked for.
+os.environ["TF_XLA_FLAGS"] = " ".join(filter(None, [os.environ.get("TF_XLA_FLAGS"),
+                                                    "--tf_xla_cpu_global_jit"]))
 
 
 with native_stderr_silenced():

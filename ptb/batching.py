@@ -194,15 +194,23 @@ class Batches:
         return self.count
 
 
+# A compiled step (--compile) compiles once for each shape it is fed: padded
+# sentences are rounded up to a multiple of this many steps, so that an epoch
+# has a few lengths (at most max_sentence_length / 8), not one for each.
+COMPILED_LENGTH_MULTIPLE = 8
+
+
 def make_batches(loader, sentences, vocab, config, seed=None):
     """The Batches of `loader` (load_data_fluid or load_data_tf) for
     config.batching: the text's fixed-length chunks in order, or whole
-    sentences, shuffled if given a seed."""
+    sentences, shuffled if given a seed (padded ones rounded for a compiled step)."""
     if config.batching == "chunks":
         reader = loader.chunk_batches(sentences, vocab, config.batch_size, config.num_steps)
     else:
+        rounded = ({"length_multiple": COMPILED_LENGTH_MULTIPLE} if config.compile and loader.PADDED
+                   else {})
         reader = loader.sentence_batches(sentences, vocab, config.batch_size,
                                          config.max_sentence_length, seed,
-                                         buckets=config.batching == "buckets")
+                                         buckets=config.batching == "buckets", **rounded)
     fields = CHUNK_FIELDS if config.batching == "chunks" else PADDED_FIELDS
     return Batches(reader, count_batches(sentences, config), fields)

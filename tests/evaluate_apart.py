@@ -2,7 +2,8 @@
 weights: evaluate each of a job's texts (print a JSON object: each one's
 total cost and targets scored), and, for each of its cases, take one
 training step on its text as one batch for each batch size the case names
-(save the weights each step leaves, in the shared layout); and run the
+(save the weights each step leaves, in the shared layout), each of these
+as the script teaches its framework and compiled (--compile); and run the
 model on its padded sentences in one batch and on each alone, to show what
 the padding changes; and read its last text's batches through the script's
 input pipeline.
@@ -146,14 +147,44 @@ def fed_batches(script, text):
     return [[np.asarray(part).tolist() for part in batch] for batch in pipeline(batches)]
 
 
+def keras_traces(text, fluid_weights):
+    """{"shapes": how many shapes of batch the text makes by its config,
+    compiled; "traced": how many times the compiled training step has been
+    traced (each trace one XLA compilation) after each of two epochs}."""
+    config = dataclasses.replace(Config(**text["config"]), compile=True)
+    weights = layout.checked(layout.to_layout("fluid", fluid_weights, config), config, "weights")
+    script, trainer = keras_trainer(config, weights)
+    script.set_learning_rate(trainer, config, 0)
+    batches = make_batches(load_data_tf, text["sentences"], vocab_of(config), config, text["seed"])
+    traced = []
+    for _ in range(2):
+        script.run_epoch(trainer, batches, "keras", training=True)
+        traced.append(trainer.train_step.experimental_get_tracing_count())
+    return {"shapes": len({batch[0].shape for batch in batches}), "traced": traced}
+
+
+def compiled(items, mode):
+    """The job's texts or cases, their configs set to `mode` (compiled or
+    not); compiled, a case steps only if it says so ("compiled")."""
+    return [{**item, "config": {**item["config"], "compile": mode},
+             **({"batch_sizes": []} if mode and not item.get("compiled", True) else {})}
+            for item in items]
+
+
 def main(script, weights_path, job_path):
     with open(job_path, encoding="utf-8") as job_file:
         job = json.load(job_file)
     fluid_weights = dict(np.load(weights_path))
-    np.savez(job["out"], **take_steps(script, job["cases"], fluid_weights))
-    print(json.dumps({"costs": [text_cost(script, text, fluid_weights) for text in job["texts"]],
+    modes = {"idiom": False, "compiled": True}
+    steps = {f"{name}/{key}": value for name, mode in modes.items()
+             for key, value in take_steps(script, compiled(job["cases"], mode), fluid_weights).items()}
+    np.savez(job["out"], **steps)
+    costs = {name: [text_cost(script, text, fluid_weights) for text in compiled(job["texts"], mode)]
+             for name, mode in modes.items()}
+    print(json.dumps({"costs": costs,
                       "padding": padding_effect(script, job["padded"], fluid_weights),
-                      "fed": fed_batches(script, job["fed"])}))
+                      "fed": fed_batches(script, job["fed"]),
+                      "traces": keras_traces(job["fed"], fluid_weights) if script == "keras" else None}))
 
 
 if __name__ == "__main__":

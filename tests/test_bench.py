@@ -41,7 +41,8 @@ def test_a_small_benchmark_writes_its_table(tmp_path, capsys):
     out = tmp_path / "bench.json"
     bench.main(["--data_dir", str(data_dir), "--models", "test", "--warmup", "1",
                 "--batches", "2", "--repeats", "1", "--out", str(out),
-                "--runs", "fluid/sentences,paddle/chunks,tensorflow/chunks,keras/sentences"])
+                "--runs", "fluid/sentences,paddle/chunks,tensorflow/chunks,keras/sentences",
+                "--modes", "idiom"])
     results = json.loads(out.read_text())["results"]
     assert [(r["framework"], r["batching"]) for r in results] == [
         ("fluid", "sentences"), ("paddle", "chunks"), ("tensorflow", "chunks"),
@@ -56,7 +57,8 @@ def test_a_small_benchmark_writes_its_table(tmp_path, capsys):
         # LoD batches and chunks feed no padding; padded sentences do.
         padded = (r["framework"], r["batching"]) == ("keras", "sentences")
         assert (0.05 < r["padding"] < 0.9) if padded else r["padding"] == 0
-    assert "| fluid | sentences | test |" in capsys.readouterr().out
+    assert all(r["mode"] == "idiom" for r in results)
+    assert "| fluid | sentences | idiom | test |" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("flag", [["--models", "huge"], ["--runs", "fluid/words"],

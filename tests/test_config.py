@@ -24,6 +24,19 @@ def test_the_help_shows_the_config_defaults(capsys):
     assert "(default: chunks)" in text  # the script's own batching
 
 
+@pytest.mark.parametrize("framework", config.FRAMEWORKS)
+def test_compile_has_each_scripts_default_said_once_and_turns_either_way(framework, capsys):
+    assert config.parse_config([], framework).compile is config.DEFAULT_COMPILE[framework]
+    assert config.parse_config(["--compile"], framework).compile is True
+    assert config.parse_config(["--no-compile"], framework).compile is False
+    with pytest.raises(SystemExit):
+        config.parse_config(["--help"], framework)
+    entry = " ".join(capsys.readouterr().out.split("--compile, --no-compile")[1].split("--device")[0]
+                     .split())
+    assert entry.endswith(f"(default: {config.DEFAULT_COMPILE[framework]})")
+    assert entry.count("default") == 1, entry
+
+
 def test_flags_override_the_preset():
     chosen = config.parse_config(["--model", "medium", "--epochs", "3", "--batch_size", "7",
                                   "--learning_rate", "0.5", "--seed", "9"], "tensorflow")

@@ -22,6 +22,8 @@ from trained import layout
 VOCAB = {EOS: 0, **{f"w{i}": i for i in range(1, 12)}}
 SENTENCES = [[1, 2, 3, 4, 5], [6, 7], [8], [9, 10, 11, 1, 2, 3, 4]]
 CONFIG = Config(vocab_size=len(VOCAB), hidden_size=8, num_layers=2, init_scale=0.5, batch_size=4)
+# Each script as it teaches its framework, and with --compile: {mode: compile}.
+MODES = {"idiom": False, "compiled": True}
 
 
 def test_fluid_hidden_keeps_the_input_lod_without_padding():
@@ -154,8 +156,9 @@ def test_fluid_gradients_match_finite_differences(hidden_size):
         assert float((grad * direction).sum()) == pytest.approx(numeric, rel=5e-2, abs=2e-3), param.name
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("batching", ["sentences", "chunks"])
-def test_both_frameworks_compute_the_same_loss(batching):
+def test_both_frameworks_compute_the_same_loss(batching, mode):
     """Identical weights from one numpy source, the same text, batched the
     same way, through each script's own evaluate(): the same cost.
 
@@ -166,8 +169,10 @@ def test_both_frameworks_compute_the_same_loss(batching):
     forget_bias (0.0 here) to the forget gate.
     Batching by sentences, TensorFlow pads the 2-, 6- and 8-target sentences
     of a batch to 8 steps where Fluid does not: the padding must not count.
+    Compiled, the same, TensorFlow's batches rounded up to COMPILED_LENGTH_MULTIPLE.
     """
-    config = dataclasses.replace(CONFIG, batching=batching, batch_size=3, num_steps=4)
+    config = dataclasses.replace(CONFIG, batching=batching, batch_size=3, num_steps=4,
+                                 compile=MODES[mode])
     trainer = fluid_trainer(config)
     tf_trainer = tensorflow_trainer(config, fluid_weights(trainer, config))
     sentences = [SENTENCES[2], SENTENCES[0], SENTENCES[3]] * 2
@@ -186,17 +191,19 @@ def evaluated_config(batching):
     return dataclasses.replace(CONFIG, batching=batching, batch_size=3, num_steps=4)
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("script", ["paddle", "keras"])
 @pytest.mark.parametrize("batching", ["sentences", "chunks"])
-def test_todays_apis_compute_the_same_loss_as_fluid(script, batching, todays):
+def test_todays_apis_compute_the_same_loss_as_fluid(script, batching, mode, todays):
     """The same weights through rnnlm_fluid's evaluate() here and through
     rnnlm_paddle's or rnnlm_keras's in a process of its own
-    (tests/evaluate_apart.py, where the mapping is written): the same cost.
-    With the Fluid-TensorFlow test above, all four scripts agree."""
+    (tests/evaluate_apart.py, where the mapping is written), as each
+    teaches its framework and compiled: the same cost. With the
+    Fluid-TensorFlow test above, all four scripts agree."""
     weights, done = todays
     config = evaluated_config(batching)
     fluid = rnnlm_fluid.evaluate(fluid_trainer(config, weights), EVALUATED, VOCAB, config, "fluid")
-    today = done[script]["costs"][batching]
+    today = done[script]["costs"][mode][batching]
     assert today["targets"] == fluid.targets == corpus.count_targets(EVALUATED)
     assert today["cost"] == pytest.approx(fluid.cost, abs=1e-4 * fluid.targets)
 
@@ -246,7 +253,8 @@ def run_apart(script, weights, folder):
     job = {"texts": [{"config": dataclasses.asdict(evaluated_config(batching)),
                       "sentences": EVALUATED} for batching in BATCHINGS],
            "cases": [{"config": dataclasses.asdict(config), "sentences": REPEATING,
-                      "batch_sizes": sizes} for config, sizes in STEP_CASES.values()],
+                      "batch_sizes": sizes, "compiled": case in COMPILED_CASES}
+                     for case, (config, sizes) in STEP_CASES.items()],
            "padded": {"config": dataclasses.asdict(evaluated_config("sentences")),
                       "sentences": SENTENCES},
            "fed": {"config": dataclasses.asdict(FED_CONFIG), "sentences": FED, "seed": FED_SEED},
@@ -256,11 +264,14 @@ def run_apart(script, weights, folder):
                          folder / "job.json", timeout=120)
     assert result.returncode == 0, result.stderr
     after = np.load(folder / "after.npz")
-    steps = {case: {size: {name: after[f"{number}/{size}/{name}"] for name in weights}
-                    for size in sizes}
-             for number, (case, (_, sizes)) in enumerate(STEP_CASES.items())}
+    steps = {mode: {case: {size: {name: after[f"{mode}/{number}/{size}/{name}"] for name in weights}
+                           for size in sizes}
+                    for number, (case, (_, sizes)) in enumerate(STEP_CASES.items())
+                    if mode == "idiom" or case in COMPILED_CASES}
+             for mode in MODES}
     printed = json.loads(result.stdout.strip().splitlines()[-1])
-    return {"costs": dict(zip(BATCHINGS, printed["costs"])), "steps": steps,
+    costs = {mode: dict(zip(BATCHINGS, printed["costs"][mode])) for mode in MODES}
+    return {"costs": costs, "steps": steps, "traces": printed["traces"],
             "padding": printed["padding"], "fed": printed["fed"], "stderr": result.stderr}
 
 
@@ -275,6 +286,9 @@ ROWS, BATCH_SIZE = len(REPEATING), 4
 # One step of each script from one set of weights, on REPEATING as one batch:
 # unclipped (a step is the learning rate times the gradient) at batch sizes
 # ROWS and BATCH_SIZE, by sentences and by chunks; and clipped.
+# The case each script also steps compiled (--compile): one step's weights,
+# clipped, against Fluid's (the steps of the others take a minute more).
+COMPILED_CASES = ("clipped",)
 STEP_CASES = {
     "sentences": (dataclasses.replace(CONFIG, max_grad_norm=1e9), [ROWS, BATCH_SIZE]),
     "chunks": (dataclasses.replace(CONFIG, batching="chunks", max_grad_norm=1e9),
@@ -295,14 +309,18 @@ def todays(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def steps(todays, tmp_path_factory):
-    """(the weights, {script: {case: {batch_size: the weights after its step}}}), Fluid first."""
+    """(the weights, {script: {mode: {case: {batch_size: the weights after its
+    step}}}}), Fluid first."""
     weights, done = todays
 
     def compute():
-        return {name: {case: {size: step(dataclasses.replace(config, batch_size=size), weights,
-                                         REPEATING)
-                              for size in sizes}
-                       for case, (config, sizes) in STEP_CASES.items()}
+        return {name: {mode: {case: {size: step(dataclasses.replace(config, batch_size=size,
+                                                                    compile=compiled),
+                                                weights, REPEATING)
+                                     for size in sizes}
+                              for case, (config, sizes) in STEP_CASES.items()
+                              if not compiled or case in COMPILED_CASES}
+                       for mode, compiled in MODES.items()}
                 for name, step in (("fluid", fluid_step), ("tensorflow", tensorflow_step))}
     after = computed_once(tmp_path_factory, "steps", compute)
     after.update({script: result["steps"] for script, result in done.items()})
@@ -317,7 +335,7 @@ def test_a_smaller_batch_moves_the_weights_by_its_share(batching, script, steps)
     takes Fluid's step from the same weights. Dividing by the batch's own
     rows gave the epoch's one-row tail a whole step."""
     weights, after = steps
-    mine, fluids = after[script][batching], after["fluid"][batching]
+    mine, fluids = after[script]["idiom"][batching], after["fluid"]["idiom"][batching]
     for name, before in weights.items():
         full, share = mine[ROWS][name] - before, mine[BATCH_SIZE][name] - before
         assert np.abs(full).max() > 1e-4, name  # the step moved this weight
@@ -326,15 +344,16 @@ def test_a_smaller_batch_moves_the_weights_by_its_share(batching, script, steps)
                                    err_msg=f"{name}: not Fluid's step")
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("script", ["fluid", "tensorflow", "paddle", "keras"])
-def test_every_script_clips_the_norm_of_the_whole_gradient(script, steps):
+def test_every_script_clips_the_norm_of_the_whole_gradient(script, mode, steps):
     """Clipped, one SGD step at learning rate 1 is max_grad_norm long, in
     all four scripts alike. TensorFlow's clip_by_global_norm, given the
     embedding's gradient as IndexedSlices, squared a repeated word's rows
     one by one, not their sum: a wrong norm, so a longer step than Fluid's."""
     weights, after = steps
     config, _ = STEP_CASES["clipped"]
-    mine, fluids = after[script]["clipped"][ROWS], after["fluid"]["clipped"][ROWS]
+    mine, fluids = after[script][mode]["clipped"][ROWS], after["fluid"]["idiom"]["clipped"][ROWS]
     step = [mine[name] - before for name, before in weights.items()]
     assert norm(step) == pytest.approx(config.max_grad_norm, rel=1e-4)
     for name in weights:
@@ -359,3 +378,15 @@ def test_every_script_is_fed_the_same_batches_by_buckets(todays):
     fluid = batching.make_batches(load_data_fluid, FED, VOCAB, FED_CONFIG, FED_SEED)
     assert [[src for src, _ in batch] for batch in fluid] == [
         [row[:length] for row, length in zip(words, lengths)] for words, _, lengths in made]
+
+
+def test_keras_compiles_each_shape_once_and_rounding_bounds_the_shapes(todays):
+    """XLA compiles the compiled step once for each shape of batch: two
+    epochs of FED by buckets trace it once a shape, all in the first; the
+    padded length rounded up to COMPILED_LENGTH_MULTIPLE leaves fewer
+    shapes than the batches' own lengths would."""
+    traces = todays[1]["keras"]["traces"]
+    assert traces["traced"] == [traces["shapes"]] * 2
+    unrounded = {batch[0].shape for batch in batching.make_batches(load_data_tf, FED, VOCAB,
+                                                                    FED_CONFIG, FED_SEED)}
+    assert 1 <= traces["shapes"] < len(unrounded)
