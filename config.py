@@ -160,8 +160,9 @@ def build_parser(framework):
              "chunks: fixed num_steps pieces of the text, state carried; "
              "buckets: whole sentences, grouped by length so that little is padded")
     add("--compile", action=argparse.BooleanOptionalAction, default=DEFAULT_COMPILE[framework],
-        help=f"run {COMPILED_PATHS[framework]}; batching by sentences or buckets, the padded "
-             "length is rounded up so that few shapes are compiled (default: %(default)s)")
+        help=f"run {COMPILED_PATHS[framework]}"
+             + ("" if framework == "fluid" else "; batching by sentences or buckets, the padded "
+                "length is rounded up so that few shapes are compiled") + " (default: %(default)s)")
     add("--device", choices=["auto", "cpu", "gpu"], default=Config.device,
         help="auto uses a GPU when the build and the machine have one")
     add("--threads", type=positive_int,
