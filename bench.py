@@ -563,7 +563,8 @@ def reading_measures(read):
     and input pipeline, or Fluid's LoD tensors): the share of the time steps
     fed that are padding (rows x longest computed, a LoD tensor's words
     alone, against the targets scored), and the target words/s of making and
-    reading them with no model, the best of three passes. (None, None) for
+    reading them with no model, from the first batch on (the pipeline's
+    start-up left out), the best of three passes. (None, None) for
     a reference that reads inside its graph."""
     if read is None:
         return None, None
@@ -571,8 +572,7 @@ def reading_measures(read):
     words = sum(map(load_data_tf.batch_targets, fed))
 
     def one_pass():
-        """Seconds from the first batch to the last: the pipeline's start-up
-        is left out, as it is of the training timings (time_pipeline_start)."""
+        # From the first batch on, as the training timings (time_pipeline_start).
         batches = iter(read())
         next(batches)
         start = time.perf_counter()
