@@ -42,7 +42,7 @@ def parse_args(argv):
                         help="the epoch of lowest valid perplexity, not the last")
     parser.add_argument("--format", choices=FORMATS, default="native",
                         help="native: the framework's own inference format; onnx: ONNX, for "
-                             "onnxruntime (default: native)")
+                             "onnxruntime")
     parser.add_argument("--out", required=True, help="the folder to create for the export")
     return parser.parse_args(argv)
 

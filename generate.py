@@ -42,7 +42,7 @@ def parse_args(argv):
     add("--seed", type=int, default=1, help="random seed for the sampling")
     add("--prompt", help="words to start from; words not in the vocabulary become <unk>")
     add("--format", choices=FORMATS, default="native",
-        help="the export to sample through, as export.py makes it (default: native)")
+        help="the export to sample through, as export.py makes it")
     return parser.parse_args(argv)
 
 

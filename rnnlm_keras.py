@@ -145,7 +145,7 @@ def make_steps(model, optimizer, config, workers=ONE_WORKER):
     def train_step(current_word, next_word, lengths, state):
         return workers.run(replica_step, (current_word, next_word, lengths, state))
 
-    @tf.function(reduce_retracing=not config.compile, jit_compile=config.compile or None)
+    @tf.function(reduce_retracing=not config.compile, jit_compile=config.compile)
     def eval_step(current_word, next_word, lengths, state):
         return forward(current_word, next_word, lengths, state, False)
     return train_step, eval_step

@@ -1,9 +1,9 @@
 """Run README.md's commands as a new user would: in order, in a copy of
 the repository, each as written, on a small corpus (what data/download.sh
 fetches here) and, for training, a tiny model for one epoch on one thread
-(TINY, added after the command's own flags; compare.py with one seed). The
-test stands in for the venv: this interpreter runs the commands, its
-packages checked against the pins."""
+(TINY, added after the command's own flags; compare.py with one seed and
+two scripts). The test stands in for the venv: this interpreter runs the
+commands, its packages checked against the pins."""
 import hashlib
 import importlib.metadata
 import json
@@ -23,8 +23,11 @@ TINY = ["--num_layers", "1", "--hidden_size", "2", "--num_steps", "2", "--epochs
         "--threads", "1"]
 TRAINS = re.compile(r"rnnlm_\w+\.py|compare\.py")
 # compare.py with several seeds runs each configuration once per seed: here
-# once (tests/test_compare.py checks several seeds on Fluid alone).
+# once (tests/test_compare.py checks several seeds on Fluid alone), and of
+# its four scripts two, one per framework and API era, named against the
+# report's order (every script's runs are tested in tests/test_training.py).
 FEWER_SEEDS = ["--seeds", "1"]
+FEWER_SCRIPTS = "tensorflow,paddle"
 # [--flag]: optional; the command runs without it and then with it.
 OPTIONAL = re.compile(r" \[(--\w+)\]")
 RUNS = "runs.json"
@@ -94,6 +97,8 @@ def argv_here(command, repo):
     if words[1:3] == ["-m", "pytest"]:
         return None
     trains = any(TRAINS.fullmatch(word) for word in words)
+    if "--scripts" in words:
+        words[words.index("--scripts") + 1] = FEWER_SCRIPTS
     fewer = FEWER_SEEDS if "--seeds" in words else []
     return [sys.executable, *words[1:], *(TINY if trains else []), *fewer]
 

@@ -1,3 +1,5 @@
+import importlib
+
 import pytest
 
 import config
@@ -61,3 +63,24 @@ def test_bad_values_are_refused_in_one_line(flags, capsys):
     assert stop.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:")
+
+
+def option_entries(help_text):
+    """--help's option entries, each its flags and help joined on one line."""
+    entries = []
+    for line in help_text.splitlines():
+        if line.startswith("  -"):
+            entries.append(line)
+        elif entries and line.startswith("      "):
+            entries[-1] += " " + line.strip()
+    return [" ".join(entry.split()) for entry in entries]
+
+
+@pytest.mark.parametrize("command", ["compare", "bench", "export", "generate", "score", "convert",
+                                     "launch_tf"])
+def test_every_command_help_says_each_default_once(command, capsys):
+    with pytest.raises(SystemExit):
+        importlib.import_module(command).parse_args(["--help"])
+    entries = option_entries(capsys.readouterr().out)
+    assert entries[0].startswith("-h, --help") and len(entries) >= 2
+    assert [entry for entry in entries if entry.count("(default:") > 1] == []
