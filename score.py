@@ -94,6 +94,8 @@ def sentence_log_probs(exported, sentences):
 
 def read_text(path):
     """The sentences of the file (lists of words) and its number of lines."""
+    if os.path.isdir(path):
+        raise UserError(f"{path} is a folder; give a text file in it, one sentence a line")
     if not os.path.isfile(path):
         raise UserError(f"{path} not found; give a text file, one sentence a line")
     words = corpus.read_sentences(path)

@@ -21,6 +21,7 @@ import generate as generate_py
 import score
 from benchmarks import scoring
 from config import FRAMEWORKS
+from ptb.errors import UserError
 from tests.conftest import (
     IN_PROCESS,
     ON_ONE_CPU,
@@ -341,6 +342,8 @@ def test_the_commands_refuse_in_one_line(tmp_path, capsys):
                                                 "--to", "keras", "--out", tmp_path / "x")
     assert "not a complete export" in refused(capsys, "score", tmp_path, tmp_path / "text.txt")
     assert os.listdir(tmp_path) == []
+    with pytest.raises(UserError, match=r"is a folder; give a text file in it"):
+        score.read_text(tmp_path)  # a folder exists: not "not found"
 
 
 def test_a_trained_model_samples_its_grammar(learned, grammar_corpus, tmp_path, capsys):
