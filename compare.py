@@ -317,8 +317,27 @@ def spread_note(runs, seeds):
         listed = f" ({'; '.join(between[True])})" if between[True] else ""
         parts.append(f"between frameworks with one batching, {len(between[True])} of {count} pairs "
                      f"are apart{listed}, {len(between[False])} within the spread")
+    parts += unpaired_note(ranges)
     return (f"Test perplexity over seeds {', '.join(map(str, seeds))}, two rows counting as apart "
             "when their ranges do not overlap: " + "; ".join(parts or ["no two rows to compare"]) + ".")
+
+
+def unpaired_note(ranges):
+    """For the rows that share neither framework nor batching with any
+    other (compare.py's defaults, fluid by sentences and tensorflow by
+    chunks): whether each two of them are apart, and that two things differ."""
+    alone = [row for row in ranges
+             if not any(other != row and (other[0] == row[0] or other[1] == row[1])
+                        for other in ranges)]
+    notes = []
+    for i, first in enumerate(alone):
+        for second in alone[i + 1:]:
+            low, high = sorted((first, second), key=lambda row: ranges[row][0])
+            kind = f"apart ({low[0]} lower)" if apart(ranges[first], ranges[second]) else \
+                "within the spread"
+            notes.append(f"{low[0]} by {low[1]} and {high[0]} by {high[1]} are {kind}, "
+                         "with framework and batching both different, so either may be the cause")
+    return notes
 
 
 def markdown_table(runs):

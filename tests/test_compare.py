@@ -206,3 +206,26 @@ def test_seeds_that_are_not_distinct_numbers_are_refused(seeds, data_dir, tmp_pa
     with pytest.raises(SystemExit):
         compare.main(["--seeds", seeds, "--data_dir", data_dir, "--out", str(tmp_path / "o")])
     assert capsys.readouterr().err.startswith("error: argument --seeds:")
+
+
+def finished(framework, batching, *test_ppls):
+    return [dict(framework=framework, batching=batching, status="done", test={"test_ppl": ppl})
+            for ppl in test_ppls]
+
+
+def test_rows_that_differ_in_framework_and_batching_still_get_a_verdict():
+    """compare.py's defaults, fluid by sentences against tensorflow by
+    chunks: whether they are apart, and that two things differ."""
+    note = compare.spread_note(finished("fluid", "sentences", 150, 152)
+                               + finished("tensorflow", "chunks", 140, 145), [1, 2])
+    assert "no two rows to compare" not in note
+    assert ("tensorflow by chunks and fluid by sentences are apart (tensorflow lower), with "
+            "framework and batching both different") in note
+    overlapping = compare.spread_note(finished("fluid", "sentences", 150, 152)
+                                      + finished("tensorflow", "chunks", 145, 151), [1, 2])
+    assert "fluid by sentences are within the spread, with framework" in overlapping
+    # Rows that share a framework or a batching are compared as before, not across.
+    matrix = compare.spread_note(finished("fluid", "sentences", 150, 152)
+                                 + finished("fluid", "chunks", 140, 145)
+                                 + finished("tensorflow", "chunks", 145, 151), [1, 2])
+    assert "both different" not in matrix and "by batching, sentences and chunks" in matrix
