@@ -184,7 +184,8 @@ def build_parser(framework):
         help="1 - dropout rate; 1 turns dropout off (default: the preset's)")
     add("--seed", type=int, default=Config.seed, help="random seed for weights, shuffling and dropout")
     add("--save_dir", default=None,
-        help="folder for a checkpoint after each epoch (default: checkpoints/FRAMEWORK-MODEL)")
+        help="folder for a checkpoint after each epoch: a new or empty one, or this run's "
+             "own with --resume or --overwrite (default: checkpoints/FRAMEWORK-MODEL)")
     add("--metrics_file", default=Config.metrics_file,
         help="write JSON lines here: one per epoch, then the test result")
     add("--logdir", default=Config.logdir,

@@ -31,7 +31,8 @@ def parse_args(argv):
     add = parser.add_argument
     add("--checkpoint", required=True, help="the --save_dir of a training run")
     add("--to", required=True, choices=FRAMEWORKS, help="the script to write it for")
-    add("--out", required=True, help="the new checkpoint folder (a --save_dir for that script)")
+    add("--out", required=True,
+        help="a new or empty folder for the checkpoint (a --save_dir for that script)")
     return parser.parse_args(argv)
 
 

@@ -43,7 +43,7 @@ def parse_args(argv):
     parser.add_argument("--format", choices=FORMATS, default="native",
                         help="native: the framework's own inference format; onnx: ONNX, for "
                              "onnxruntime")
-    parser.add_argument("--out", required=True, help="the folder to create for the export")
+    parser.add_argument("--out", required=True, help="a new or empty folder for the export")
     return parser.parse_args(argv)
 
 
@@ -94,9 +94,10 @@ def onnx_advice(framework, checkpoint):
 
 
 def claim_new_folder(out):
-    """The temporary folder to build the export `out` in, which must not exist yet."""
-    if os.path.exists(out):
-        raise UserError(f"--out {out} already exists; remove it or choose another folder")
+    """The temporary folder to build the export `out` in; `out` must be new
+    or empty, as every command's output folder."""
+    if os.path.exists(out) and not (os.path.isdir(out) and os.listdir(out) == []):
+        raise UserError(f"--out {out} already exists and is not empty; give a new or empty folder")
     partial = os.path.join(os.path.dirname(os.path.abspath(out)),
                            f".{os.path.basename(os.path.abspath(out))}.partial")
     shutil.rmtree(partial, ignore_errors=True)

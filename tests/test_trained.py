@@ -17,6 +17,7 @@ import subprocess
 import numpy as np
 import pytest
 
+import export as export_py
 import generate as generate_py
 import score
 from benchmarks import scoring
@@ -428,3 +429,27 @@ def test_convert_into_a_checkpoint_names_its_own_flag(best_earlier, tmp_path, ca
                    "--out", tmp_path / "ck")
     assert last == (f"error: --out {tmp_path / 'ck'} already holds a checkpoint; choose another "
                     "--out, or delete that folder first")
+
+
+def test_every_output_folder_is_new_or_empty(best_earlier, tmp_path, capsys):
+    """One rule for export.py --out, convert.py --out and the training
+    scripts' --save_dir: a new or empty folder (or, training, the run's own
+    checkpoint folder); a folder of other files is refused untouched."""
+    _, checkpoint, _ = best_earlier
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("the user's")
+    assert refused(capsys, "export", "--checkpoint", checkpoint, "--out", mine) == \
+        f"error: --out {mine} already exists and is not empty; give a new or empty folder"
+    assert refused(capsys, "convert", "--checkpoint", checkpoint, "--to", "tensorflow",
+                   "--out", mine).endswith("holds files that are not a checkpoint's (notes.txt); "
+                                           "give a new or empty folder as --out")
+    with pytest.raises(UserError, match=r"not a checkpoint's \(notes.txt\); .* as --save_dir"):
+        with CheckpointFolder(str(mine), {}).claimed(resume=False, overwrite=True):
+            pass
+    assert os.listdir(mine) == ["notes.txt"]
+    for empty in (tmp_path / "for-a-run", tmp_path / "for-an-export"):
+        empty.mkdir()
+    with CheckpointFolder(str(tmp_path / "for-a-run"), {}).claimed(False, False) as first_epoch:
+        assert first_epoch == 0
+    shutil.rmtree(export_py.claim_new_folder(str(tmp_path / "for-an-export")))

@@ -79,6 +79,7 @@ class CheckpointFolder:
         the last saved one with resume). A folder this created is removed
         again if the run fails before saving anything."""
         created = not os.path.isdir(self.save_dir)
+        self._refuse_other_files()
         lock = self._lock()
         try:
             self._remove_partial_epochs()
@@ -91,6 +92,19 @@ class CheckpointFolder:
             raise
         finally:
             lock.close()
+
+    def _refuse_other_files(self):
+        """Every output folder is new or empty, or (training) this run's own
+        checkpoint folder: never a folder of other files, such as an export."""
+        if not os.path.isdir(self.save_dir):
+            return
+        others = sorted(name for name in os.listdir(self.save_dir)
+                        if name not in (LOCK, MARKER, MARKER + ".partial", VOCAB)
+                        and not EPOCH_FOLDER.match(name))
+        if others:
+            raise UserError(f"{self.flag} {self.save_dir} holds files that are not a checkpoint's "
+                            f"({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); "
+                            f"give a new or empty folder as {self.flag}")
 
     def _lock(self):
         try:
