@@ -33,3 +33,46 @@ def test_every_readme_command_runs_as_written(readme_runs):
         assert run["returncode"] == 0, f"{run['command']}\n{printed[-3000:]}"
         for noise in NOISE:
             assert noise not in printed, f"{run['command']} printed {noise!r}"
+
+
+def markdown_rows(path, first_cell):
+    """The cells of each table row of `path` whose first cell matches `first_cell`."""
+    with open(os.path.join(REPO, path), encoding="utf-8") as text:
+        return [[cell.strip() for cell in line.strip().strip("|").split("|")]
+                for line in text if line.startswith("|") and re.fullmatch(first_cell,
+                                                                          line.split("|")[1].strip())]
+
+
+def test_readme_and_the_docs_give_one_number_for_one_measurement():
+    """README's glance tables are copies of the docs' measurements: the
+    test perplexities of the Results (docs/seeds-and-machines.md), the speeds
+    (docs/performance.md); and the seeds' largest range said there is the table's."""
+    results = {(row[0], row[1]): row for row in
+               markdown_rows("docs/seeds-and-machines.md", "fluid|paddle|tensorflow|keras")}
+    assert len(results) == 12
+    (header,) = markdown_rows("README.md", "batching")
+    glance = markdown_rows("README.md", "sentences|buckets|chunks")
+    assert len(glance) == 3
+    for row in glance:
+        for framework, cell in zip(header[1:], row[1:]):
+            assert results[(framework, row[0])][4] == cell, (framework, row[0])
+    ranges = {key: [float(x) for x in row[4].split("(")[1].rstrip(")").split("-")]
+              for key, row in results.items()}
+    widest = max(high - low for low, high in ranges.values())
+    with open(os.path.join(REPO, "docs/seeds-and-machines.md"), encoding="utf-8") as doc:
+        said = re.search(r"moves a test perplexity by up to ([\d.]+) points", " ".join(doc.read().split()))
+    assert float(said.group(1)) == round(widest, 1)
+    speeds = {(row[0], row[1]): row for row in
+              markdown_rows("docs/performance.md", r"\w+/\w+") if len(row) == 6}
+    readme = markdown_rows("README.md", r"`rnnlm_\w+\.py` by \w+")
+    assert len(readme) == 4
+    for row in readme:
+        run = re.fullmatch(r"`rnnlm_(\w+)\.py` by (\w+)", row[0]).expand(r"\1/\2")
+        assert row[1:] == [speeds[(run, "small")][3], speeds[(run, "small")][5],
+                           speeds[(run, "medium")][3], speeds[(run, "medium")][5]], run
+
+
+def test_readme_links_every_doc():
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as readme:
+        linked = set(re.findall(r"\(docs/([\w.-]+\.md)", readme.read()))
+    assert linked == {name for name in os.listdir(os.path.join(REPO, "docs")) if name.endswith(".md")}
