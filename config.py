@@ -1,4 +1,4 @@
-"""The one configuration both training scripts share: presets, flags, schedule.
+"""The one configuration the four training scripts share: presets, flags, schedule.
 
 The presets are those of Zaremba et al. (2014) as TensorFlow's PTB tutorial
 (ptb_word_lm.py) defines them. `test` is tiny, so that the whole program

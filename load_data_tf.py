@@ -1,5 +1,9 @@
 """TensorFlow-style batches: numpy arrays, fixed-length chunks or padded sentences.
 
+The padded loader of three scripts: rnnlm_tensorflow.py, rnnlm_paddle.py and
+rnnlm_keras.py (the card keeps its 2018 name; Fluid's LoD loader is
+load_data_fluid.py).
+
 By default the split is one stream cut into [batch_size, num_steps] chunks
 (the picture is in ptb/batching.py): row i of one batch continues row i of
 the batch before, so the LSTM state can be carried across.
