@@ -11,6 +11,7 @@ The rows, from the most framework around the product to the least:
   comes with it);
 - fluid-10: ten products per `exe.run`, so the executor's call counts a tenth;
 - paddle: `paddle.matmul` on eager tensors, one call a product;
+- paddle-onednn: the same with FLAGS_use_mkldnn, oneDNN's kernels instead of MKL's sgemm;
 - tensorflow: `tf.matmul` eagerly, one call a product;
 - tensorflow-10: ten products in one `tf.function`;
 - numpy (OpenBLAS) and, with --torch, torch: the same product, for scale.
@@ -71,9 +72,11 @@ def fluid_timer(products_per_call, threads):
     return timer
 
 
-def paddle_timer(threads):
+def paddle_timer(threads, onednn=False):
     import paddle
     paddle.base.core.set_num_threads(threads)  # as rnnlm_paddle.py
+    if onednn:  # oneDNN's kernels, as TensorFlow's, where Paddle's CPU default is MKL's sgemm
+        paddle.set_flags({"FLAGS_use_mkldnn": True})
 
     def timer(m, k, n):
         x, w = paddle.randn([m, k]), paddle.randn([k, n])
@@ -116,7 +119,8 @@ def torch_timer(threads):
 
 WAYS = {"fluid": (lambda t: fluid_timer(1, t), 1), "fluid-10": (lambda t: fluid_timer(REPEATS, t),
                                                                REPEATS),
-        "paddle": (paddle_timer, 1), "tensorflow": (lambda t: tensorflow_timer(1, t), 1),
+        "paddle": (paddle_timer, 1), "paddle-onednn": (lambda t: paddle_timer(t, onednn=True), 1),
+        "tensorflow": (lambda t: tensorflow_timer(1, t), 1),
         "tensorflow-10": (lambda t: tensorflow_timer(REPEATS, t), REPEATS),
         "numpy": (numpy_timer, 1), "torch": (torch_timer, 1)}
 
