@@ -6,6 +6,7 @@ import types
 import pytest
 
 import bench
+from benchmarks import speed
 from config import PRESETS, Config
 from ptb.errors import UserError
 from tests.corpora import write_grammar_corpus
@@ -17,8 +18,8 @@ def test_flops_per_word_counts_every_product():
     # Per layer 2 products (input, recurrent) of 200 x 800, 2 FLOPs each;
     # softmax 200 x 10000; backward twice the forward.
     forward = 2 * (2 * 2 * 200 * 800) + 2 * 200 * 10000
-    assert bench.flops_per_word(config) == {"train": 3 * forward, "eval": forward}
-    shapes = bench.model_shapes(config)
+    assert speed.flops_per_word(config) == {"train": 3 * forward, "eval": forward}
+    shapes = speed.model_shapes(config)
     assert sum(flops for *_, flops in shapes) == forward
     assert [(m, k, n) for m, k, n, _ in shapes] == [(400, 200, 800), (20, 200, 800),
                                                     (400, 200, 10000)]
@@ -29,11 +30,11 @@ def test_matmul_rate_weighs_each_shape_by_its_flops():
     rates = {(400, 200, 800): 100e9, (20, 200, 800): 25e9, (400, 200, 10000): 100e9}
 
     def timer(m, k, n):
-        return lambda: bench.MATMUL_REPEATS * 2 * m * k * n / rates[(m, k, n)]
+        return lambda: speed.MATMUL_REPEATS * 2 * m * k * n / rates[(m, k, n)]
     # The recurrent products are 640k of 5.28M FLOPs a word, at a quarter the rate.
     total = 5.28e6
     expected = total / ((total - 640e3) / 100e9 + 640e3 / 25e9)
-    assert bench.matmul_rate(timer, config) == pytest.approx(expected)
+    assert speed.matmul_rate(timer, config) == pytest.approx(expected)
 
 
 def test_a_small_benchmark_writes_its_table(tmp_path, capsys):
@@ -78,7 +79,7 @@ def test_the_time_outside_the_framework_call_is_the_rest_of_run_epoch(monkeypatc
     def tick():
         now["tick"] = next(clock)
         return now["tick"]
-    monkeypatch.setattr(bench.time, "perf_counter", lambda: now["tick"])
+    monkeypatch.setattr(speed.time, "perf_counter", lambda: now["tick"])
 
     @contextlib.contextmanager
     def hold():
@@ -93,9 +94,9 @@ def test_the_time_outside_the_framework_call_is_the_rest_of_run_epoch(monkeypatc
                     tick()
         return EpochStats(0.0, 10 * len(batches), 10 * len(batches), now["tick"] - start)
     script = types.SimpleNamespace(stops_deferred=hold, run_epoch=run_epoch)
-    run = bench.script_runner(script, trainer=None)
+    run = speed.script_runner(script, trainer=None)
     timing = run([[()]] * 5, True)
-    assert timing == bench.Timing(words_per_sec=10 / 4, outside_seconds=1, outside_share=0.25)
+    assert timing == speed.Timing(words_per_sec=10 / 4, outside_seconds=1, outside_share=0.25)
 
     # With an input pipeline that takes 6 ticks to start (once an epoch),
     # the same Timing: its start-up is not the batches' time.
@@ -106,7 +107,7 @@ def test_the_time_outside_the_framework_call_is_the_rest_of_run_epoch(monkeypatc
 
     script = types.SimpleNamespace(stops_deferred=hold, run_epoch=run_epoch,
                                    input_pipeline=input_pipeline)
-    run = bench.script_runner(script, trainer=None)
+    run = speed.script_runner(script, trainer=None)
     assert run([[()]] * 5, True) == timing
 
 
