@@ -46,7 +46,8 @@ each script that trains on several workers, on 1 worker and on N
 would cost on a real network, from the model's size alone; with --scoring
 it times scoring instead: each script's export in its framework's runtime
 and as ONNX in onnxruntime, with the ONNX graphs' operators
-(benchmarks/scoring.py).
+(benchmarks/scoring.py). What it measures of one training run, and the
+table, are benchmarks/speed.py.
 """
 import argparse
 import json
