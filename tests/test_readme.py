@@ -76,3 +76,11 @@ def test_readme_links_every_doc():
     with open(os.path.join(REPO, "README.md"), encoding="utf-8") as readme:
         linked = set(re.findall(r"\(docs/([\w.-]+\.md)", readme.read()))
     assert linked == {name for name in os.listdir(os.path.join(REPO, "docs")) if name.endswith(".md")}
+
+
+def test_every_doc_opens_with_the_question_it_answers():
+    for name in sorted(os.listdir(os.path.join(REPO, "docs"))):
+        with open(os.path.join(REPO, "docs", name), encoding="utf-8") as doc:
+            title, blank, question = doc.read().split("\n")[:3]
+        assert title.startswith("# ") and blank == "", name
+        assert question.startswith("> ") and question.endswith("?"), name
