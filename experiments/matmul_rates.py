@@ -9,7 +9,8 @@ The rows, from the most framework around the product to the least:
 - fluid: the legacy `matmul_v2` operator, one product per `exe.run` of a
   static program (what rnnlm_fluid.py's executor pays per operator call
   comes with it);
-- fluid-10: ten products per `exe.run`, so the executor's call counts a tenth;
+- fluid-10: ten products per `exe.run` (bench's MATMUL_REPEATS), so the
+  executor's call counts a tenth;
 - paddle: `paddle.matmul` on eager tensors, one call a product;
 - paddle-onednn: the same with FLAGS_use_mkldnn, oneDNN's kernels instead of MKL's sgemm;
 - tensorflow: `tf.matmul` eagerly, one call a product;
@@ -22,35 +23,31 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+from benchmarks.speed import MATMUL_REPEATS, model_shapes, seconds  # noqa: E402
 from config import PRESETS, Config  # noqa: E402
 
-CALLS, REPEATS = 20, 10
+CALLS = 20  # calls in each timing
+SHAPE_NAMES = ("input projection", "recurrent step", "softmax")  # model_shapes' order
 LIBRARIES = ("mkl", "dnnl", "openblas", "iomp", "gomp", "tensorflow_framework", "phi_core")
 
 
 def shapes(config):
-    """{name: (m, k, n)} of the products one training step computes."""
-    hidden, rows = config.hidden_size, config.batch_size * config.num_steps
-    return {"input projection": (rows, hidden, 4 * hidden),
-            "recurrent step": (config.batch_size, hidden, 4 * hidden),
-            "softmax": (rows, hidden, config.vocab_size)}
+    """{name: (m, k, n)} of the products one training step computes, as bench times them."""
+    return {name: (m, k, n) for name, (m, k, n, _) in zip(SHAPE_NAMES, model_shapes(config))}
 
 
 def best_seconds(call):
-    call()  # warm up: first-call allocations, kernel choice
-    timings = []
-    for _ in range(5):
-        start = time.perf_counter()
+    """The best of 5 timings of CALLS calls, after one untimed call."""
+    def calls():
         for _ in range(CALLS):
-            call()
-        timings.append(time.perf_counter() - start)
-    return min(timings)
+            call()  # each product dropped at once, its memory reused by the next
+    timed = seconds(calls)
+    return min(timed() for _ in range(5))
 
 
 def fluid_timer(products_per_call, threads):
@@ -90,10 +87,10 @@ def tensorflow_timer(products_per_call, threads):
     tf.config.threading.set_inter_op_parallelism_threads(threads)
 
     def timer(m, k, n):
-        x, w = tf.random.normal([m, k]), tf.random.normal([k, n])
-        if products_per_call == 1:
-            return lambda: tf.matmul(x, w).numpy()
+        w = tf.random.normal([k, n])
         inputs = [tf.random.normal([m, k]) for _ in range(products_per_call)]
+        if products_per_call == 1:
+            return lambda: tf.matmul(inputs[0], w).numpy()
         products = tf.function(lambda: [tf.matmul(x, w) for x in inputs])
         return lambda: products()[-1].numpy()
     return timer
@@ -117,12 +114,15 @@ def torch_timer(threads):
     return timer
 
 
-WAYS = {"fluid": (lambda t: fluid_timer(1, t), 1), "fluid-10": (lambda t: fluid_timer(REPEATS, t),
-                                                               REPEATS),
-        "paddle": (paddle_timer, 1), "paddle-onednn": (lambda t: paddle_timer(t, onednn=True), 1),
+# way: (its timer for a number of threads, products per call)
+WAYS = {"fluid": (lambda t: fluid_timer(1, t), 1),
+        "fluid-10": (lambda t: fluid_timer(MATMUL_REPEATS, t), MATMUL_REPEATS),
+        "paddle": (paddle_timer, 1),
+        "paddle-onednn": (lambda t: paddle_timer(t, onednn=True), 1),
         "tensorflow": (lambda t: tensorflow_timer(1, t), 1),
-        "tensorflow-10": (lambda t: tensorflow_timer(REPEATS, t), REPEATS),
-        "numpy": (numpy_timer, 1), "torch": (torch_timer, 1)}
+        "tensorflow-10": (lambda t: tensorflow_timer(MATMUL_REPEATS, t), MATMUL_REPEATS),
+        "numpy": (numpy_timer, 1),
+        "torch": (torch_timer, 1)}
 
 
 def loaded_libraries():

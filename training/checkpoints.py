@@ -31,6 +31,8 @@ from training.reports import replace_file, strict_json
 MARKER = "checkpoint.json"
 VOCAB = "vocab.txt"
 LOCK = ".lock"
+# What a checkpoint folder holds besides its epoch folders and LOCK.
+CHECKPOINT_FILES = (MARKER, MARKER + ".partial", VOCAB)
 EPOCH_FOLDER = re.compile(r"^(epoch\d+|\.epoch\d+\.partial)$")
 # What makes a checkpoint's model and run what they are. A resumed run must
 # match on all of them; the learning rate, its schedule and the number of
@@ -99,7 +101,7 @@ class CheckpointFolder:
         if not os.path.isdir(self.save_dir):
             return
         others = sorted(name for name in os.listdir(self.save_dir)
-                        if name not in (LOCK, MARKER, MARKER + ".partial", VOCAB)
+                        if name not in (LOCK, *CHECKPOINT_FILES)
                         and not EPOCH_FOLDER.match(name))
         if others:
             raise UserError(f"{self.flag} {self.save_dir} holds files that are not a checkpoint's "
@@ -244,7 +246,7 @@ class CheckpointFolder:
     def _remove_checkpoints(self):
         for name in self._epoch_folders():
             shutil.rmtree(os.path.join(self.save_dir, name), ignore_errors=True)
-        for name in (MARKER, MARKER + ".partial", VOCAB):
+        for name in CHECKPOINT_FILES:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(self.save_dir, name))
 
