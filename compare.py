@@ -33,6 +33,7 @@ import sys
 from config import BATCHINGS, DEFAULT_BATCHING, FRAMEWORKS, OneLineParser, build_parser
 from ptb import corpus
 from ptb.errors import UserError
+from training.checkpoints import refuse_other_files
 from training.errors import Terminated, run_cli, stop_handled
 from training.reports import machine_summary, read_json_lines, repo_command, versions_line
 
@@ -41,6 +42,9 @@ SCRIPTS = {framework: f"rnnlm_{framework}.py" for framework in FRAMEWORKS}
 SET_BY_COMPARE = ("--batching", "--save_dir", "--metrics_file", "--resume", "--overwrite")
 # The lines of a run's output that compare.py shows as it goes; its log has all.
 SHOWN = re.compile(r"epoch \d+/|test ppl |error: |stopped by |loaded ")
+# What a compare.py folder holds: its report, and each run's log, metrics and checkpoints.
+REPORT_FILE = re.compile(rf"comparison\.(md|png)|checkpoints|({'|'.join(FRAMEWORKS)})-"
+                         rf"({'|'.join(BATCHINGS)})-seed\d+\.(log|jsonl)")
 COLUMNS = ("framework", "batching", "epochs", "train ppl", "valid ppl", "test ppl",
            "best epoch: test ppl", "test words", "words/s", "s/epoch", "peak memory, GB", "padding")
 
@@ -63,7 +67,8 @@ def parse_args(argv):
                         help="run each configuration once per seed, comma-separated (for example "
                              "1,2,3): the report gives each number's mean and range over them "
                              "(default: one run, with the scripts' --seed)")
-    parser.add_argument("--out", help="output folder (default: results/compare-MODEL)")
+    parser.add_argument("--out", help="output folder: a new or empty one, or an earlier "
+                                      "compare.py's (default: results/compare-MODEL)")
     parser.add_argument("--reports_only", action="store_true",
                         help="delete each run's checkpoints when it ends, keeping its log and "
                              "metrics (by default they stay, for generate.py, export.py, ...)")
@@ -438,10 +443,21 @@ def kept_note(out):
             "checkpoints")
 
 
+def claim_report_folder(out):
+    """--out is new or empty, or an earlier compare.py's, whose runs of the
+    same names are done again."""
+    refuse_other_files(out, REPORT_FILE.fullmatch, "--out", "compare.py's")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"--out {out}: cannot write there ({error.strerror}); choose a writable "
+                        "folder") from None
+
+
 def main(argv=None):
     args, script_flags, config_args = parse_args(argv)
     data = corpus.load_corpus(config_args.data_dir)  # fails here, before any run, if it must
-    os.makedirs(args.out, exist_ok=True)
+    claim_report_folder(args.out)
     runs, stop = [], None
     # Seed by seed: a report cut short by a stop still covers every configuration.
     planned = [(framework, batching, seed) for seed in args.seeds

@@ -13,6 +13,7 @@ from config import BATCHINGS, FRAMEWORKS
 from ptb.errors import UserError
 from tests.conftest import ON_ONE_CPU, REPO, read_scalars
 from tests.readme_commands import FEWER_SCRIPTS
+from training.errors import run_cli
 
 TINY = ["--num_layers", "1", "--hidden_size", "16", "--batch_size", "10", "--epochs", "2",
         *ON_ONE_CPU]
@@ -94,6 +95,7 @@ def test_seeds_give_each_row_its_mean_and_range(data_dir, tmp_path, capsys):
     assert len(os.listdir(logdir)) == 4
     printed = capsys.readouterr().out
     assert "Test perplexity over seeds 1, 2" in printed
+    compare.claim_report_folder(str(out))  # an earlier compare.py's folder can be its --out again
     assert printed.splitlines()[-1].endswith("each run's log and metrics "
                                              f"({compare.folder_size(out) / 1e6:.1f} MB in all)")
 
@@ -186,6 +188,17 @@ def test_flags_compare_sets_itself_are_refused(flag, data_dir, tmp_path):
     with pytest.raises(UserError, match=flag):
         compare.main(["--data_dir", data_dir, "--out", str(tmp_path / "o"), flag, "x"])
     assert not os.path.exists(tmp_path / "o")
+
+
+def test_an_out_folder_of_other_files_is_refused_untouched(data_dir, tmp_path, capsys):
+    """--out follows every command's rule: new or empty, or compare.py's own."""
+    (tmp_path / "notes.txt").write_text("the user's")
+    with pytest.raises(SystemExit, match="1"):
+        run_cli(compare.main, ["--data_dir", data_dir, "--out", str(tmp_path), *TINY])
+    assert capsys.readouterr().err.strip() == (
+        f"error: --out {tmp_path} holds files that are not compare.py's (notes.txt); "
+        "give a new or empty folder as --out")
+    assert os.listdir(tmp_path) == ["notes.txt"]
 
 
 def test_missing_data_stops_before_any_run(tmp_path):

@@ -72,6 +72,35 @@ def test_readme_and_the_docs_give_one_number_for_one_measurement():
                            speeds[(run, "medium")][3], speeds[(run, "medium")][5]], run
 
 
+def test_padding_is_given_once_for_each_way_of_measuring_it():
+    """bench's padding (one epoch's batches) is the same in performance.md's table
+    and what-replaced-lod.md's; compare's (13 epochs, three seeds) is one number
+    for all three padded frameworks of a batching."""
+    frameworks = "fluid|paddle|tensorflow|keras"
+    bench = {(row[0], row[1]): row[4] for row in markdown_rows("docs/performance.md", frameworks)
+             if len(row) == 12 and row[2] == "small"}
+    layouts = {(row[0], row[1]): row[2] for row in markdown_rows("docs/what-replaced-lod.md", frameworks)}
+    assert len(bench) == 12 and layouts == bench
+    compare = {(row[0], row[1]): row[6] for row in markdown_rows("docs/seeds-and-machines.md", frameworks)}
+    for batching in ("sentences", "chunks", "buckets"):
+        padded = {compare[(framework, batching)] for framework in ("paddle", "tensorflow", "keras")}
+        assert len(padded) == 1, batching
+    unpadded = {bench[key] for key in bench if key[1] == "chunks"}
+    assert unpadded == {compare[("fluid", "sentences")]} == {"0.0%"}
+
+
+def test_readme_sentences_run_at_most_40_words():
+    """Prose, bullet by bullet, outside code, tables and headings."""
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as readme:
+        text = re.sub(r"```.*?```", "", readme.read(), flags=re.S)
+    prose = [line for line in text.splitlines() if not line.startswith(("    ", "|", "#"))]
+    pieces = re.split(r"\n\s*\n|\n(?=- )", "\n".join(prose))
+    sentences = [sentence for piece in pieces
+                 for sentence in re.split(r"(?<=[.!?:])\s+(?=[A-Z`(\[*])", " ".join(piece.split()))]
+    assert len(sentences) >= 40
+    assert [s for s in sentences if len(s.split()) > 40] == []
+
+
 def test_readme_links_every_doc():
     with open(os.path.join(REPO, "README.md"), encoding="utf-8") as readme:
         linked = set(re.findall(r"\(docs/([\w.-]+\.md)", readme.read()))

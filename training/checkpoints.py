@@ -64,6 +64,18 @@ def best_epoch(history):
     return min(finite, key=lambda line: line["valid_ppl"])["epoch"] if finite else None
 
 
+def refuse_other_files(folder, is_own, flag, whose):
+    """Every output folder is new or empty, or the command's own from an
+    earlier run (is_own(name) for each name in it): never a folder of other
+    files, such as an export or the user's own."""
+    others = sorted(name for name in os.listdir(folder) if not is_own(name)) \
+        if os.path.isdir(folder) else []
+    if others:
+        raise UserError(f"{flag} {folder} holds files that are not {whose} "
+                        f"({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); "
+                        f"give a new or empty folder as {flag}")
+
+
 class CheckpointFolder:
     """--save_dir for one run: claim it, then save and load whole epochs.
     `flag` is the option that named the folder, for the errors to name."""
@@ -81,7 +93,7 @@ class CheckpointFolder:
         the last saved one with resume). A folder this created is removed
         again if the run fails before saving anything."""
         created = not os.path.isdir(self.save_dir)
-        self._refuse_other_files()
+        refuse_other_files(self.save_dir, self._is_own, self.flag, "a checkpoint's")
         lock = self._lock()
         try:
             self._remove_partial_epochs()
@@ -95,18 +107,8 @@ class CheckpointFolder:
         finally:
             lock.close()
 
-    def _refuse_other_files(self):
-        """Every output folder is new or empty, or (training) this run's own
-        checkpoint folder: never a folder of other files, such as an export."""
-        if not os.path.isdir(self.save_dir):
-            return
-        others = sorted(name for name in os.listdir(self.save_dir)
-                        if name not in (LOCK, *CHECKPOINT_FILES)
-                        and not EPOCH_FOLDER.match(name))
-        if others:
-            raise UserError(f"{self.flag} {self.save_dir} holds files that are not a checkpoint's "
-                            f"({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); "
-                            f"give a new or empty folder as {self.flag}")
+    def _is_own(self, name):
+        return name in (LOCK, *CHECKPOINT_FILES) or EPOCH_FOLDER.match(name)
 
     def _lock(self):
         try:
