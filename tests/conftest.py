@@ -66,6 +66,8 @@ def forked_framework(args):
         return script.group(1)
     if args[:2] == ["-m", "tests.evaluate_apart"]:
         return args[2]
+    if args[:2] == ["experiments/compilations.py", "--one"]:
+        return args[2]
     if args[0] == "export.py" and "--checkpoint" in args:
         marker = read_json(os.path.join(args[args.index("--checkpoint") + 1], "checkpoint.json"))
         return marker and marker["identity"]["framework"]
