@@ -8,7 +8,7 @@ carried and cut for the one-row tail, the loss summed over the batch's
 targets and divided by batch_size, uniform init, SGD with the preset's schedule and
 global-norm clipping. torch is not one of the project's requirements:
 
-    python -m venv /tmp/torch && /tmp/torch/bin/pip install torch==2.13.0 numpy
+    python -m venv /tmp/torch && /tmp/torch/bin/pip install torch==2.15.0 numpy
     /tmp/torch/bin/python experiments/pytorch_reference.py --data_dir data/ptb-mini
     /tmp/torch/bin/python experiments/pytorch_reference.py --data_dir data/ptb-mini --one_bias
 
