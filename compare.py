@@ -33,7 +33,7 @@ import sys
 from config import BATCHINGS, DEFAULT_BATCHING, FRAMEWORKS, OneLineParser, build_parser
 from ptb import corpus
 from ptb.errors import UserError
-from training.checkpoints import refuse_other_files
+from training.checkpoints import make_output_folder, refuse_other_files
 from training.errors import Terminated, run_cli, stop_handled
 from training.reports import machine_summary, read_json_lines, repo_command, versions_line
 
@@ -447,11 +447,7 @@ def claim_report_folder(out):
     """--out is new or empty, or an earlier compare.py's, whose runs of the
     same names are done again."""
     refuse_other_files(out, REPORT_FILE.fullmatch, "--out", "compare.py's")
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"--out {out}: cannot write there ({error.strerror}); choose a writable "
-                        "folder") from None
+    make_output_folder(out, "--out", out)
 
 
 def main(argv=None):

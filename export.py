@@ -29,7 +29,7 @@ from ptb.errors import UserError
 from trained import onnx_export
 from trained.exported import EXPORT_JSON, file_digests
 from trained.saved import framework_module, open_checkpoint, reading
-from training.checkpoints import VOCAB, vocab_text, vocabulary_hash
+from training.checkpoints import VOCAB, make_output_folder, vocab_text, vocabulary_hash
 from training.errors import run_cli
 from training.reports import replace_file, strict_json
 
@@ -101,11 +101,7 @@ def claim_new_folder(out):
     partial = os.path.join(os.path.dirname(os.path.abspath(out)),
                            f".{os.path.basename(os.path.abspath(out))}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    try:
-        os.makedirs(partial)
-    except OSError as error:
-        raise UserError(f"--out {out}: cannot write there ({error.strerror}); choose a writable "
-                        "folder") from None
+    make_output_folder(partial, "--out", out)
     return partial
 
 

@@ -11,9 +11,9 @@ own functions, and counts after each epoch:
 - paddle: the translations of paddle.jit.to_static's bytecode translator
   (SOT), each one a program built for a new guard, such as a new shape
   that its dynamic shapes do not cover;
-beside the shapes of batch (rows, steps) that the training and valid
+beside the shapes of batch (rows, steps) that the training and the valid
 batches have had so far, which a compiler that specialises on shapes
-compiles once each (and each step once more).
+compiles once each, for the step that runs them.
 """
 import argparse
 import json

@@ -3,10 +3,14 @@ code they quote, and every command of its code blocks runs as written."""
 import os
 import re
 
+from config import FRAMEWORKS
 from tests.conftest import REPO
 
 # What the frameworks and their launchers print that tells a user nothing.
 NOISE = ("Traceback", "LAUNCH INFO", "Modified FLAGS detected", "No ccache found", "oneDNN")
+
+# The first cell of a docs table row of one framework's measurement.
+FRAMEWORK_ROW = "|".join(FRAMEWORKS)
 
 # [`snippet`](file.py#L42)
 LINK = re.compile(r"\[`([^`]+)`\]\(([\w/.-]+\.py)#L(\d+)\)")
@@ -48,7 +52,7 @@ def test_readme_and_the_docs_give_one_number_for_one_measurement():
     test perplexities of the Results (docs/seeds-and-machines.md), the speeds
     (docs/performance.md); and the seeds' largest range said there is the table's."""
     results = {(row[0], row[1]): row for row in
-               markdown_rows("docs/seeds-and-machines.md", "fluid|paddle|tensorflow|keras")}
+               markdown_rows("docs/seeds-and-machines.md", FRAMEWORK_ROW)}
     assert len(results) == 12
     (header,) = markdown_rows("README.md", "batching")
     glance = markdown_rows("README.md", "sentences|buckets|chunks")
@@ -76,12 +80,11 @@ def test_padding_is_given_once_for_each_way_of_measuring_it():
     """bench's padding (one epoch's batches) is the same in performance.md's table
     and what-replaced-lod.md's; compare's (13 epochs, three seeds) is one number
     for all three padded frameworks of a batching."""
-    frameworks = "fluid|paddle|tensorflow|keras"
-    bench = {(row[0], row[1]): row[4] for row in markdown_rows("docs/performance.md", frameworks)
+    bench = {(row[0], row[1]): row[4] for row in markdown_rows("docs/performance.md", FRAMEWORK_ROW)
              if len(row) == 12 and row[2] == "small"}
-    layouts = {(row[0], row[1]): row[2] for row in markdown_rows("docs/what-replaced-lod.md", frameworks)}
+    layouts = {(row[0], row[1]): row[2] for row in markdown_rows("docs/what-replaced-lod.md", FRAMEWORK_ROW)}
     assert len(bench) == 12 and layouts == bench
-    compare = {(row[0], row[1]): row[6] for row in markdown_rows("docs/seeds-and-machines.md", frameworks)}
+    compare = {(row[0], row[1]): row[6] for row in markdown_rows("docs/seeds-and-machines.md", FRAMEWORK_ROW)}
     for batching in ("sentences", "chunks", "buckets"):
         padded = {compare[(framework, batching)] for framework in ("paddle", "tensorflow", "keras")}
         assert len(padded) == 1, batching

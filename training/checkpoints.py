@@ -76,6 +76,16 @@ def refuse_other_files(folder, is_own, flag, whose):
                         f"give a new or empty folder as {flag}")
 
 
+def make_output_folder(path, flag, named):
+    """Create the folder `path` for the output that `flag` named as `named`;
+    one that cannot be made is the user's to fix."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"{flag} {named}: cannot write there ({error.strerror}); choose a "
+                        "writable folder") from None
+
+
 class CheckpointFolder:
     """--save_dir for one run: claim it, then save and load whole epochs.
     `flag` is the option that named the folder, for the errors to name."""
