@@ -23,7 +23,7 @@ import load_data_tf
 from compat.devices import tensorflow_device
 from compat.keras3 import keras, tf
 from config import cpu_threads, learning_rate_at, parse_config
-from distributed.keras import ONE_WORKER, join_workers
+from distributed.keras import ONE_WORKER, global_gradient, join_workers
 from ptb.batching import make_batches
 from training.errors import run_cli, stops_deferred
 from training.progress import Progress
@@ -110,11 +110,14 @@ def set_learning_rate(trainer, config, epoch):
     return learning_rate
 
 
-def make_steps(model, optimizer, config, workers=ONE_WORKER):
+def make_steps(model, optimizer, config):
     """The compiled training and evaluation steps: (inputs, targets, lengths
     or None, state or None) -> (cost, final state). With --compile, XLA
     compiles the model's math, forward and backward, once for each shape of
     batch; the update and any all-reduce stay in TensorFlow's graph."""
+    # The strategy in whose scope the steps are made: with one worker the
+    # default, which runs a step as it is; several workers' (distributed/keras.py).
+    strategy = tf.distribute.get_strategy()
     model_math = tf.function(jit_compile=True) if config.compile else (lambda function: function)
 
     def forward(current_word, next_word, lengths, state, training):
@@ -135,7 +138,7 @@ def make_steps(model, optimizer, config, workers=ONE_WORKER):
 
     def replica_step(current_word, next_word, lengths, state):
         cost, final_state, grads = gradients(current_word, next_word, lengths, state)
-        optimizer.apply(workers.global_gradient(grads, config.max_grad_norm),
+        optimizer.apply(global_gradient(grads, config.max_grad_norm),
                         model.trainable_variables)
         return cost, final_state
 
@@ -143,7 +146,7 @@ def make_steps(model, optimizer, config, workers=ONE_WORKER):
     # eager, once for all shapes.
     @tf.function(reduce_retracing=not config.compile)
     def train_step(current_word, next_word, lengths, state):
-        return workers.run(replica_step, (current_word, next_word, lengths, state))
+        return strategy.run(replica_step, args=(current_word, next_word, lengths, state))
 
     @tf.function(reduce_retracing=not config.compile, jit_compile=config.compile)
     def eval_step(current_word, next_word, lengths, state):
@@ -225,13 +228,19 @@ Trainer.__doc__ = """What trains and evaluates: the model, its optimizer and
 the compiled steps (make_steps)."""
 
 
+def build_model(config, device):
+    """The model, its optimizer and their steps, on `device`."""
+    with tf.device(device):
+        model = build_network(config)
+        optimizer = add_optimizer(config)
+    return Trainer(model, optimizer, *make_steps(model, optimizer, config))
+
+
 def build_trainer(config, device, workers=ONE_WORKER):
     # 1. Build the model, its weights drawn as it is built; 2. on the device chosen by
     #    choose_device; 3. the optimizer; 4. the compiled training and evaluation steps.
-    with workers.scope(device):
-        model = build_network(config)
-        optimizer = add_optimizer(config)
-    return Trainer(model, optimizer, *make_steps(model, optimizer, config, workers))
+    #    Several workers build them under their strategy (distributed/keras.py).
+    return workers.build(build_model, config, device)
 
 
 def train(config):

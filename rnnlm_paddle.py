@@ -193,7 +193,7 @@ def compiled(model, config):
 def build_trainer(config, workers=ONE_WORKER):
     # 1. Build the model, its weights drawn as it is built; 2. on the device that
     #    choose_device set; 3. the optimizer; 4. nothing to start: it runs eagerly (or compiled).
-    model = workers.parallel(compiled(build_network(config), config))
+    model = workers.build(compiled, build_network(config), config)
     optimizer, schedule = add_optimizer(config, model)
     return Trainer(model, optimizer, schedule, config.batch_size)
 

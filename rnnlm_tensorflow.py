@@ -15,7 +15,7 @@ import load_data_tf
 from compat.devices import tensorflow_device
 from compat.tf_v1 import tf
 from config import cpu_threads, learning_rate_at, parse_config
-from distributed.tf_v1 import ONE_WORKER, join_workers
+from distributed.tf_v1 import ONE_WORKER, global_gradient, join_workers
 from ptb.batching import make_batches
 from training.errors import run_cli, stops_deferred
 from training.progress import Progress
@@ -107,7 +107,7 @@ def dropout(x, config, is_training):
     return tf.nn.dropout(x, rate=1 - config.keep_prob)
 
 
-def add_optimizer(config, loss, workers):
+def add_optimizer(config, loss):
     """SGD with global-norm clipping (of the workers' global gradient, if several)."""
     # Every worker sets the same rate: any replica's assignment will do.
     learning_rate = tf.get_variable("learning_rate", [], trainable=False,
@@ -116,8 +116,8 @@ def add_optimizer(config, loss, workers):
     new_learning_rate = tf.placeholder(tf.float32, [], "new_learning_rate")
     params = tf.trainable_variables()
     grads = [each_word_once(grad) for grad in tf.gradients(loss, params)]
-    grads = workers.global_gradient(grads, config.max_grad_norm)
-    grads, _ = tf.clip_by_global_norm(grads, config.max_grad_norm)
+    grads, _ = tf.clip_by_global_norm(global_gradient(grads, config.max_grad_norm),
+                                      config.max_grad_norm)
     optimizer = tf.train.GradientDescentOptimizer(learning_rate)
     train_op = optimizer.apply_gradients(zip(grads, params))
     return Optimizer(train_op, new_learning_rate, tf.assign(learning_rate, new_learning_rate))
@@ -156,16 +156,17 @@ def choose_device(device):
     return tensorflow_device(tf, device)
 
 
-def create_session(graph, config, workers):
-    """A Session (on this worker's server, if there are several) whose CPU
-    ops use cpu_threads(config) threads; with --compile, XLA compiles
-    clusters of the graph's operators, once for each shape fed."""
+def create_session(graph, config, target=""):
+    """A Session whose CPU ops use cpu_threads(config) threads, in this
+    process (or on the server at `target`: a worker's, if there are
+    several); with --compile, XLA compiles clusters of the graph's
+    operators, once for each shape fed."""
     threads = cpu_threads(config)
     options = tf.ConfigProto(intra_op_parallelism_threads=threads,
                              inter_op_parallelism_threads=threads)
     if config.compile:
         options.graph_options.optimizer_options.global_jit_level = tf.OptimizerOptions.ON_1
-    return tf.Session(workers.target, graph=graph, config=workers.session_options(options))
+    return tf.Session(target, graph=graph, config=options)
 
 # ------------------------------------------------------------- training code
 
@@ -210,23 +211,19 @@ evaluation Networks, sharing their variables; optimizer: the Optimizer;
 saver: the Saver; initializer: the op that initialises the variables."""
 
 
-def build_graph(config, device, workers):
-    """The graph with its training and evaluation networks."""
-    graph = tf.Graph()
-    with graph.as_default(), workers.scope(device):
+def build_graph(config, device):
+    """The training and evaluation networks, in the default graph."""
+    with tf.device(device):
         tf.set_random_seed(config.seed)
         init = tf.random_uniform_initializer(-config.init_scale, config.init_scale)
-
-        def training_network():
-            with tf.variable_scope("model", initializer=init):
-                net = build_network(config, is_training=True)
-                return net, add_optimizer(config, net.loss, workers)
-        net, optimizer = workers.each_replica(training_network)
+        with tf.variable_scope("model", initializer=init):
+            net = build_network(config, is_training=True)
+            optimizer = add_optimizer(config, net.loss)
         with tf.variable_scope("model", reuse=True):
             eval_net = build_network(config, is_training=False)
         saver = tf.train.Saver(max_to_keep=None)
         initializer = tf.global_variables_initializer()
-    return Graph(graph, net, eval_net, optimizer, saver, initializer)
+    return Graph(tf.get_default_graph(), net, eval_net, optimizer, saver, initializer)
 
 
 Trainer = collections.namedtuple("Trainer", "session graph")
@@ -234,10 +231,12 @@ Trainer.__doc__ = """What trains and evaluates: the Session and the Graph."""
 
 
 def build_trainer(config, device, workers=ONE_WORKER):
-    # 1. Describe the graph: a training network and an evaluation network sharing its variables.
-    graph = build_graph(config, device, workers)
+    # 1. Describe the graph: a training network and an evaluation network sharing its variables
+    #    (several workers build it under their strategy: distributed/tf_v1.py).
+    with tf.Graph().as_default():
+        graph = workers.build(build_graph, config, device)
     # 2. The device, chosen by choose_device; 3. create the Session; 4. initialise the variables.
-    session = create_session(graph.graph, config, workers)
+    session = create_session(graph.graph, config, workers.target)
     session.run(graph.initializer)
     return Trainer(session, graph)
 

@@ -278,10 +278,8 @@ def tutorial_bench(config, data, args, checkout):
     """TensorFlow's PTB tutorial (benchmarks/tf_tutorial.py): its training and
     evaluation PTBModels built as its main() builds them, with its own preset
     and the data's vocabulary (its presets say 10,000 words), in a Session
-    made as rnnlm_tensorflow.py makes its own; its run_epoch timed."""
-    import rnnlm_tensorflow
+    whose threads are rnnlm_tensorflow.py's; its run_epoch timed."""
     from compat.tf_v1 import tf
-    from distributed.tf_v1 import ONE_WORKER
     tutorial = tf_tutorial.load(checkout)
     train_ids, valid_ids, _, vocab_size = tutorial.reader.ptb_raw_data(args.data_dir)
     if vocab_size != config.vocab_size:
@@ -301,7 +299,9 @@ def tutorial_bench(config, data, args, checkout):
                                        initializer=initializer):
                     models[training] = tutorial.PTBModel(training, preset, words)
         initialize = tf.global_variables_initializer()
-    session = rnnlm_tensorflow.create_session(graph, config, ONE_WORKER)
+    threads = cpu_threads(config)
+    session = tf.Session(graph=graph, config=tf.ConfigProto(intra_op_parallelism_threads=threads,
+                                                            inter_op_parallelism_threads=threads))
     session.run(initialize)
     with graph.as_default():
         tf.train.start_queue_runners(session)  # the words' queues, as its Supervisor does

@@ -1,58 +1,46 @@
 """rnnlm_keras.py on N workers: tf.distribute.MultiWorkerMirroredStrategy.
 
 TF_CONFIG names the workers (launch_tf.py sets it for N local processes).
-The model and optimizer are made in the strategy's scope and the training
-step runs by strategy.run. A Keras optimizer clips before it sums the
-replicas' gradients, so `global_gradient` averages them over the workers
-and clips the global batch's gradient first. One worker builds none of
-this: its optimizer clips (global_clipnorm).
+The model, its optimizer and its steps are built in the strategy's scope
+(`build`), and the training step runs by the strategy it was built under.
+A Keras optimizer clips before it sums the replicas' gradients, so
+`global_gradient` averages them over the workers and clips the global
+batch's gradient first. One worker builds none of this: its optimizer clips
+(global_clipnorm).
 """
 from compat.keras3 import tf
 from distributed import shards
-from training import run
+from distributed.workers import ONE_WORKER
 
 
-class OneWorker(run.OneWorker):
-    def scope(self, device):
-        return tf.device(device)
-
-    def run(self, step, args):
-        return step(*args)
-
-    def global_gradient(self, grads, max_grad_norm):
-        return grads
-
-
-class Workers(shards.Workers, OneWorker):
+class Workers(shards.Workers):
     """One of N workers of a MultiWorkerMirroredStrategy."""
 
     collective_errors = tuple(getattr(tf.errors, name) for name in shards.TF_COLLECTIVE_ERRORS)
 
     def __init__(self, rank, count):
         super().__init__(rank, count)
-        self.options = tf.distribute.experimental.CommunicationOptions(
-            timeout_seconds=shards.TIMEOUT_SECONDS)
-        self.strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=self.options)
+        self.strategy = tf.distribute.MultiWorkerMirroredStrategy(
+            communication_options=shards.tensorflow_options(tf))
 
-    def scope(self, device):
-        return self.strategy.scope()  # which places each replica on its worker
-
-    def run(self, step, args):
-        return self.strategy.run(step, args=args)
-
-    def global_gradient(self, grads, max_grad_norm):
-        return shards.tensorflow_global_gradient(tf, grads, self.count, max_grad_norm,
-                                                 self.options)
+    def build(self, make, *args):
+        """make(*args) in the strategy's scope, which places the weights on
+        every worker, and whose `run` the steps built there run by."""
+        with self.strategy.scope():
+            return make(*args)
 
     def all_reduce(self, values):
         mine = self.strategy.run(tf.identity, args=(tf.constant(values, tf.float64),))
         return self.strategy.reduce(tf.distribute.ReduceOp.SUM, mine, axis=None).numpy().tolist()
 
 
+def global_gradient(grads, max_grad_norm):
+    """`grads` as they are, with one worker; in a replica of several, the
+    global batch's gradient, clipped (distributed/shards.py)."""
+    return shards.tensorflow_global_gradient(tf, grads, max_grad_norm)
+
+
 def join_workers():
     """This process's place among the workers that TF_CONFIG names."""
     rank, count = shards.tf_config_worker()
     return Workers(rank, count) if count > 1 else ONE_WORKER
-
-
-ONE_WORKER = OneWorker()

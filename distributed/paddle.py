@@ -1,23 +1,19 @@
 """rnnlm_paddle.py on N workers: paddle.DataParallel.
 
 python -m paddle.distributed.launch starts the workers and tells each its
-rank (gloo on CPUs, NCCL on GPUs). DataParallel broadcasts worker 0's
-weights when it wraps the model, and averages the gradients over the
-workers during backward(), before the optimizer clips them: the clipping
-sees the global batch's gradient, as each worker's loss is its share's cost
-over --batch_size (distributed/shards.py). One worker builds none of this.
+rank (gloo on CPUs, NCCL on GPUs). `build` wraps the model in DataParallel,
+which broadcasts worker 0's weights as it wraps it, and averages the
+gradients over the workers during backward(), before the optimizer clips
+them: the clipping sees the global batch's gradient, as each worker's loss
+is its share's cost over --batch_size (distributed/shards.py). One worker
+builds none of this (distributed/workers.py).
 """
 from compat.paddle_dygraph import init_parallel_env, paddle
 from distributed import shards
-from training import run
+from distributed.workers import ONE_WORKER
 
 
-class OneWorker(run.OneWorker):
-    def parallel(self, model):
-        return model
-
-
-class Workers(shards.Workers, OneWorker):
+class Workers(shards.Workers):
     """One of N workers that paddle.distributed.launch started."""
 
     collective_errors = (RuntimeError, OSError)
@@ -26,9 +22,9 @@ class Workers(shards.Workers, OneWorker):
         super().__init__(rank, count)
         init_parallel_env()
 
-    def parallel(self, model):
-        """The model to train, its gradients averaged over the workers."""
-        return paddle.DataParallel(model)
+    def build(self, make, *args):
+        """The model make(*args) returns, its gradients averaged over the workers."""
+        return paddle.DataParallel(make(*args))
 
     def all_reduce(self, values):
         total = paddle.to_tensor(values, dtype="float64")
@@ -40,6 +36,3 @@ def join_workers():
     """This process's place among the workers paddle.distributed.launch started."""
     rank, count = shards.paddle_launch_worker()
     return Workers(rank, count) if count > 1 else ONE_WORKER
-
-
-ONE_WORKER = OneWorker()

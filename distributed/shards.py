@@ -22,11 +22,12 @@ one worker makes with N x B rows.
 import json
 import os
 
+from distributed.workers import OneWorker
 from ptb.batching import Batches, count_batches, make_batches
 from ptb.errors import UserError
 from training.errors import stops_deferred
 from training.reports import counted
-from training.run import OneWorker, global_batch_config
+from training.run import global_batch_config
 
 # A collective that waits longer than this has lost a worker. It must
 # outlast worker 0's test evaluation at the end, which the others wait for.
@@ -61,16 +62,28 @@ class Workers(OneWorker):
                        count_batches(sentences, whole, drop_remainder=True), batches.fields)
 
 
-def tensorflow_global_gradient(tf, grads, count, max_grad_norm, options):
-    """For TensorFlow's two engines (`tf` in the mode of either): the
-    workers' mean gradient, the global batch's, clipped; then divided by the
-    workers, as a v1 or a Keras optimizer in a replica context sums the
-    replicas' gradients again (its own clipping of this part, if any, then
-    leaves it as it is)."""
+def tensorflow_global_gradient(tf, grads, max_grad_norm):
+    """For TensorFlow's two engines (`tf` in the mode of either), in the
+    replica context the step is built in: of one replica, `grads` as they
+    are; of several workers, their mean gradient, the global batch's,
+    clipped, then divided by the workers, as a v1 or a Keras optimizer in a
+    replica context sums the replicas' gradients again (its own clipping of
+    this part, if any, then leaves it as it is)."""
     context = tf.distribute.get_replica_context()
-    summed = context.all_reduce(tf.distribute.ReduceOp.SUM, grads, options=options)
+    count = context.num_replicas_in_sync
+    if count == 1:
+        return grads
+    # Dense, to be summed over the workers (the v1 embedding's is sparse).
+    summed = context.all_reduce(tf.distribute.ReduceOp.SUM,
+                                [tf.convert_to_tensor(grad) for grad in grads],
+                                options=tensorflow_options(tf))
     clipped, _ = tf.clip_by_global_norm([grad / count for grad in summed], max_grad_norm)
     return [grad / count for grad in clipped]
+
+
+def tensorflow_options(tf):
+    """The options of TensorFlow's collectives: a worker lost is a timeout."""
+    return tf.distribute.experimental.CommunicationOptions(timeout_seconds=TIMEOUT_SECONDS)
 
 
 def shares(batches, batch_size, rank, count):

@@ -1,33 +1,18 @@
 """rnnlm_tensorflow.py on N workers: MultiWorkerMirroredStrategy in the v1 graph.
 
 TF_CONFIG names the workers (launch_tf.py sets it for N local processes).
-Each worker runs a tf.distribute.Server and a Session on it; the training
-network is built once per replica by strategy.extended.call_for_each_replica,
-and `global_gradient` averages its gradients over the workers and clips
-them, so that the clipping sees the global batch's gradient. One worker
-builds none of this.
+Each worker runs a tf.distribute.Server and a Session on it (`target`); the
+script's graph is built once per replica by the strategy (`build`), and
+`global_gradient` averages the gradients over the workers and clips them,
+so that the clipping sees the global batch's gradient. One worker builds
+none of this (distributed/workers.py).
 """
-import contextlib
-
 from compat.tf_v1 import tf
-from distributed import shards
-from training import run
+from distributed import shards, workers
 
 
-class OneWorker(run.OneWorker):
-    target = ""
-
-    def scope(self, device):
-        return tf.device(device)
-
-    def each_replica(self, build):
-        return build()
-
-    def global_gradient(self, grads, max_grad_norm):
-        return grads
-
-    def session_options(self, options):
-        return options
+class OneWorker(workers.OneWorker):
+    target = ""  # the Session's: this process
 
 
 class Workers(shards.Workers, OneWorker):
@@ -38,8 +23,6 @@ class Workers(shards.Workers, OneWorker):
     def __init__(self, rank, count):
         super().__init__(rank, count)
         self.strategy = tf.distribute.experimental.MultiWorkerMirroredStrategy()
-        self.options = tf.distribute.experimental.CommunicationOptions(
-            timeout_seconds=shards.TIMEOUT_SECONDS)
         self.proto = self.strategy.update_config_proto(tf.ConfigProto())
         self.server = tf.distribute.Server(self.strategy.cluster_resolver.cluster_spec(),
                                            job_name="worker", task_index=rank, config=self.proto,
@@ -47,38 +30,34 @@ class Workers(shards.Workers, OneWorker):
         self.target = self.server.target
         self.numbers_session = None
 
-    @contextlib.contextmanager
-    def scope(self, device):
-        """The strategy's scope, which places each replica on its worker;
-        the op that sums numbers over the workers is added as it closes."""
+    def build(self, make, *args):
+        """make(*args) in the strategy's scope, once for this worker's
+        replica, which places it on this worker; then the op that sums
+        numbers over the workers, in the same graph."""
         with self.strategy.scope():
-            yield
+            built = self.strategy.extended.call_for_each_replica(make, args)
             self.numbers = tf.placeholder(tf.float64, [3], "numbers")
-            self.numbers_sum = self.each_replica(lambda: self._all_reduce_sum(self.numbers))
+            self.numbers_sum = self.strategy.extended.call_for_each_replica(
+                lambda: self._all_reduce_sum(self.numbers))
             self.graph = tf.get_default_graph()
-
-    def each_replica(self, build):
-        return self.strategy.extended.call_for_each_replica(build)
+        return built
 
     def _all_reduce_sum(self, values):
         context = tf.distribute.get_replica_context()
-        return context.all_reduce(tf.distribute.ReduceOp.SUM, values, options=self.options)
-
-    def global_gradient(self, grads, max_grad_norm):
-        # Dense, to be summed over the workers (the embedding's is sparse).
-        grads = [tf.convert_to_tensor(grad) for grad in grads]
-        return shards.tensorflow_global_gradient(tf, grads, self.count, max_grad_norm,
-                                                 self.options)
-
-    def session_options(self, options):
-        options.MergeFrom(self.proto)
-        return options
+        return context.all_reduce(tf.distribute.ReduceOp.SUM, values,
+                                  options=shards.tensorflow_options(tf))
 
     def all_reduce(self, values):
         """Three `values`, through a Session of its own on this worker's server."""
         if self.numbers_session is None:
             self.numbers_session = tf.Session(self.target, graph=self.graph, config=self.proto)
         return list(self.numbers_session.run(self.numbers_sum, {self.numbers: values}))
+
+
+def global_gradient(grads, max_grad_norm):
+    """`grads` as they are, with one worker; in a replica of several, the
+    global batch's gradient, clipped (distributed/shards.py)."""
+    return shards.tensorflow_global_gradient(tf, grads, max_grad_norm)
 
 
 def join_workers():

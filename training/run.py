@@ -24,35 +24,13 @@ import os
 from compat.error_text import first_line
 from config import describe
 from ptb import corpus
-from ptb.batching import check_batch_size, describe_data, make_batches
+from ptb.batching import check_batch_size, describe_data
 from ptb.errors import UserError
 from training.checkpoints import CheckpointFolder, run_identity
 from training.errors import describe_stop, stop_handled, stops_deferred
 from training.events import NoEventLog, event_log
 from training.progress import EpochStats, Progress, check_not_diverged
 from training.reports import MetricsLog, epoch_record, report_epoch, report_test
-
-
-class OneWorker:
-    """The workers of a run on one: distributed.shards.Workers is the same for several."""
-
-    rank, count = 0, 1
-    collective_errors = ()  # what a collective raises when it lost a worker
-
-    def sum(self, values):
-        """A list of numbers, summed over the workers."""
-        return values
-
-    def from_worker_0(self, value):
-        """Worker 0's whole number `value`, on every worker."""
-        return value
-
-    def batches(self, loader, sentences, vocab, config, seed):
-        """This worker's share of an epoch's training batches: here, all of them."""
-        return make_batches(loader, sentences, vocab, config, seed)
-
-
-ONE_WORKER = OneWorker()
 
 
 def global_batch_config(config):
@@ -73,7 +51,7 @@ class Run:
     the config to evaluate with; data: the ptb.corpus.Corpus.
     """
 
-    def __init__(self, framework, banner, config, workers=ONE_WORKER):
+    def __init__(self, framework, banner, config, workers):
         self.framework, self.banner, self.workers = framework, banner, workers
         self.data = corpus.load_corpus(config.data_dir)
         self.config = dataclasses.replace(config, vocab_size=len(self.data.vocab),
