@@ -32,6 +32,7 @@ import sys
 
 from config import BATCHINGS, DEFAULT_BATCHING, FRAMEWORKS, OneLineParser, build_parser
 from ptb import corpus
+from ptb.batching import count_targets
 from ptb.errors import UserError
 from training.checkpoints import make_output_folder, refuse_other_files
 from training.errors import Terminated, run_cli, stop_handled
@@ -463,7 +464,7 @@ def main(argv=None):
         runs.append(run)
         if stop:
             break  # the runs not started are left out of the report
-    test_targets = corpus.count_targets(data.test)
+    test_targets = count_targets(data.test)
     command = repo_command("compare.py", sys.argv[1:] if argv is None else argv)
     write_report(runs, args.seeds, command, test_targets, args.out)
     plot(runs, args.out)

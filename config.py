@@ -99,6 +99,22 @@ def learning_rate_at(config, epoch):
     return config.learning_rate * config.lr_decay ** max(epoch + 1 - config.max_epoch, 0)
 
 
+def trained_config(config, vocab_size, workers):
+    """The config a run trains with: its data's vocabulary size, its workers."""
+    return dataclasses.replace(config, vocab_size=vocab_size, workers=workers)
+
+
+def global_batch_config(config):
+    """The config whose batch_size is the global batch's: every worker's batches."""
+    return dataclasses.replace(config, batch_size=config.batch_size * config.workers)
+
+
+def evaluation_config(config):
+    """The config to evaluate with: batched as one worker with the global
+    batch would, so that N workers report the numbers of that one worker."""
+    return dataclasses.replace(global_batch_config(config), workers=1)
+
+
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """--help shows a flag's default, unless it has none to show (None, off, empty)."""
 

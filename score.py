@@ -17,13 +17,12 @@ import os
 import numpy as np
 
 import load_data_tf
-from config import Config, OneLineParser
+from config import Config, OneLineParser, evaluation_config
 from ptb import batching, corpus
 from ptb.errors import UserError
 from trained.exported import Exported
 from training.errors import run_cli
 from training.reports import counted
-from training.run import evaluation_config
 
 
 def parse_args(argv):
@@ -51,7 +50,7 @@ def perplexity(exported, sentences):
     else:
         costs = sentence_costs(exported, sentences, config.batch_size, config.max_sentence_length)
     total = sum(cost for cost, _ in costs)
-    targets = corpus.count_targets(sentences)
+    targets = batching.count_targets(sentences)
     return math.exp(total / targets), targets
 
 

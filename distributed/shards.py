@@ -22,12 +22,12 @@ one worker makes with N x B rows.
 import json
 import os
 
+from config import global_batch_config
 from distributed.workers import OneWorker
 from ptb.batching import Batches, count_batches, make_batches
 from ptb.errors import UserError
 from training.errors import stops_deferred
 from training.reports import counted
-from training.run import global_batch_config
 
 # A collective that waits longer than this has lost a worker. It must
 # outlast worker 0's test evaluation at the end, which the others wait for.

@@ -23,7 +23,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from config import BATCHINGS, PRESETS, Config  # noqa: E402
+from config import BATCHINGS, PRESETS, Config, evaluation_config  # noqa: E402
 
 FRAMEWORKS = ("keras", "paddle")
 
@@ -53,7 +53,6 @@ def count_one(framework, batching, model, data_dir, epochs):
     import load_data_tf
     from ptb import corpus
     from ptb.batching import make_batches
-    from training.run import evaluation_config
     data = corpus.load_corpus(data_dir)
     config = Config(**{**PRESETS[model], "model": model, "batching": batching, "compile": True,
                        "vocab_size": len(data.vocab), "device": "cpu"})

@@ -115,6 +115,11 @@ def sentence_groups(pairs, batch_size, seed=None, buckets=False):
     return corpus.shuffled(groups, seed) if seed is not None else groups
 
 
+def count_targets(sentences):
+    """W + L: every word and every sentence end is one prediction target."""
+    return sum(len(words) + 1 for words in sentences)
+
+
 def count_pieces(sentences, max_length):
     """How many pairs sentence_pairs yields."""
     return sum(-(-(len(words) + 1) // max_length) for words in sentences)
@@ -124,7 +129,7 @@ def count_batches(sentences, config, drop_remainder=False):
     """How many batches a split makes under config.batching, in either
     loader; with drop_remainder, how many of them are full."""
     if config.batching == "chunks":
-        return count_chunks(corpus.count_targets(sentences), config.batch_size, config.num_steps,
+        return count_chunks(count_targets(sentences), config.batch_size, config.num_steps,
                             drop_remainder)
     pieces = count_pieces(sentences, config.max_sentence_length)
     return pieces // config.batch_size if drop_remainder else -(-pieces // config.batch_size)
@@ -134,10 +139,10 @@ def check_batch_size(sentences, config):
     """Refuse a --batch_size that one batch of the training split cannot fill
     (on several workers, one global batch of config.workers x --batch_size rows),
     rather than quietly train on smaller batches than asked for."""
-    if config.batching == "chunks":
-        available, unit = corpus.count_targets(sentences), "target words"
-    else:
+    if config.batching != "chunks":
         available, unit = count_pieces(sentences, config.max_sentence_length), "sentences"
+    else:
+        available, unit = count_targets(sentences), "target words"
     workers = config.workers
     if config.batch_size * workers > available:
         asked = (f"--batch_size {config.batch_size} on {workers} workers (a global batch of "

@@ -111,11 +111,6 @@ def summary(data):
     return lines
 
 
-def count_targets(sentences):
-    """W + L: every word and every sentence end is one prediction target."""
-    return sum(len(words) + 1 for words in sentences)
-
-
 def shuffled(items, seed):
     """A copy of `items` in an order fixed by `seed`.
 

@@ -1,6 +1,6 @@
 import pytest
 
-from ptb import corpus
+from ptb import batching, corpus
 from ptb.corpus import EOS, UNK
 from ptb.errors import UserError
 from tests.corpora import write_split
@@ -41,7 +41,7 @@ def test_blank_lines_crlf_and_tabs(tmp_path):
 
 
 def test_count_targets_is_words_plus_lines():
-    assert corpus.count_targets([[1, 2, 3], [4], [5, 6]]) == 6 + 3
+    assert batching.count_targets([[1, 2, 3], [4], [5, 6]]) == 6 + 3
 
 
 def test_invalid_utf8_names_file_and_line(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 
 import load_data_tf
 from benchmarks.workers import command
-from config import Config
+from config import Config, global_batch_config
 from distributed.shards import Workers, shares
 from ptb import corpus
 from ptb.batching import count_batches
@@ -24,7 +24,6 @@ from tests.conftest import ON_ONE_CPU, REPO, made_once, run_command, train_runs
 from tests.corpora import write_grammar_corpus
 from trained import layout
 from trained.saved import open_checkpoint
-from training.run import global_batch_config
 
 BATCH = 7  # each worker's; 2 workers make global batches of 14
 # Corpora whose training splits batch into global batches of 14 rows or

@@ -19,7 +19,7 @@ import rnnlm_fluid
 import rnnlm_tensorflow
 from compat.paddle_fluid import paddle
 from compat.tf_v1 import tf
-from ptb import corpus
+from ptb import batching, corpus
 from ptb.errors import UserError
 from tests.conftest import ON_ONE_CPU, REPO, one_line_error, tried_runs
 from tests.corpora import write_grammar_corpus, write_split
@@ -445,7 +445,7 @@ def test_a_paragraph_of_thousands_of_words_trains_in_pieces(framework, tmp_path,
         with open(data / f"ptb.{split}.txt", "a", encoding="utf-8") as text:
             text.write(f" {paragraph}\n")
     *_, test = train(framework, data, tmp_path, "--epochs", "1", "--batching", "sentences")
-    assert test["test_words"] == corpus.count_targets(corpus.load_corpus(str(data)).test)
+    assert test["test_words"] == batching.count_targets(corpus.load_corpus(str(data)).test)
     assert ("1 longer than 100 steps cut into 201 pieces, each starting from a zero state"
             in capsys.readouterr().out)
 

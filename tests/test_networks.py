@@ -12,8 +12,8 @@ import rnnlm_fluid
 import rnnlm_tensorflow
 from compat.paddle_fluid import paddle
 from config import Config
-from ptb import batching, corpus
-from ptb.batching import Batches
+from ptb import batching
+from ptb.batching import Batches, count_targets
 from ptb.corpus import EOS
 from tests.conftest import computed_once, run_command
 from tests.evaluate_apart import one_batch
@@ -117,7 +117,7 @@ def test_state_flows_from_chunk_to_chunk(framework):
     """With the state carried, cutting a row into chunks changes nothing; a
     reset at every chunk would forget the context and change the cost."""
     sentences = SENTENCES * 3
-    row = corpus.count_targets(sentences)
+    row = count_targets(sentences)
     run = chunk_runner(framework)
     whole = run(chunks(framework, sentences, batch_size=1, num_steps=row))
     in_threes = chunks(framework, sentences, 1, 3)
@@ -178,7 +178,7 @@ def test_both_frameworks_compute_the_same_loss(batching, mode):
     sentences = [SENTENCES[2], SENTENCES[0], SENTENCES[3]] * 2
     fluid = rnnlm_fluid.evaluate(trainer, sentences, VOCAB, config, "fluid")
     tensorflow = rnnlm_tensorflow.evaluate(tf_trainer, sentences, VOCAB, config, "tf")
-    assert fluid.targets == tensorflow.targets == corpus.count_targets(sentences)
+    assert fluid.targets == tensorflow.targets == count_targets(sentences)
     # Batch losses agreeing to 1e-4 per target.
     assert fluid.cost == pytest.approx(tensorflow.cost, abs=1e-4 * fluid.targets)
 
@@ -204,7 +204,7 @@ def test_todays_apis_compute_the_same_loss_as_fluid(script, batching, mode, toda
     config = evaluated_config(batching)
     fluid = rnnlm_fluid.evaluate(fluid_trainer(config, weights), EVALUATED, VOCAB, config, "fluid")
     today = done[script]["costs"][mode][batching]
-    assert today["targets"] == fluid.targets == corpus.count_targets(EVALUATED)
+    assert today["targets"] == fluid.targets == count_targets(EVALUATED)
     assert today["cost"] == pytest.approx(fluid.cost, abs=1e-4 * fluid.targets)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import rnnlm_fluid
 import rnnlm_tensorflow
-from ptb import corpus
+from ptb import batching, corpus
 from ptb.errors import UserError
 from tests.conftest import (
     ON_ONE_CPU,
@@ -155,4 +155,4 @@ def test_every_script_learns_by_buckets(framework, data_dir, tmp_path):
     assert epochs[-1]["batching"] == "buckets"
     assert epochs[-1]["valid_ppl"] < 0.5 * unigram_perplexity(texts["train"], texts["valid"])
     assert (epochs[-1]["padding"] == 0) if framework == "fluid" else (epochs[-1]["padding"] < 0.05)
-    assert test["test_words"] == corpus.count_targets(texts["test"])
+    assert test["test_words"] == batching.count_targets(texts["test"])

@@ -22,7 +22,7 @@ import dataclasses
 import os
 
 from compat.error_text import first_line
-from config import describe
+from config import describe, evaluation_config, trained_config
 from ptb import corpus
 from ptb.batching import check_batch_size, describe_data
 from ptb.errors import UserError
@@ -31,17 +31,6 @@ from training.errors import describe_stop, stop_handled, stops_deferred
 from training.events import NoEventLog, event_log
 from training.progress import EpochStats, Progress, check_not_diverged
 from training.reports import MetricsLog, epoch_record, report_epoch, report_test
-
-
-def global_batch_config(config):
-    """The config whose batch_size is the global batch's: every worker's batches."""
-    return dataclasses.replace(config, batch_size=config.batch_size * config.workers)
-
-
-def evaluation_config(config):
-    """The config to evaluate with: batched as one worker with the global
-    batch would, so that N workers report the numbers of that one worker."""
-    return dataclasses.replace(global_batch_config(config), workers=1)
 
 
 class Run:
@@ -54,10 +43,9 @@ class Run:
     def __init__(self, framework, banner, config, workers):
         self.framework, self.banner, self.workers = framework, banner, workers
         self.data = corpus.load_corpus(config.data_dir)
-        self.config = dataclasses.replace(config, vocab_size=len(self.data.vocab),
-                                          workers=workers.count)
-        check_batch_size(self.data.train, self.config)
+        self.config = trained_config(config, len(self.data.vocab), workers.count)
         self.eval_config = evaluation_config(self.config)
+        check_batch_size(self.data.train, self.config)
         self.checkpoints = CheckpointFolder(config.save_dir,
                                             run_identity(framework, self.config, self.data.vocab),
                                             dataclasses.asdict(self.config), self.data.vocab)
