@@ -41,8 +41,10 @@ table is printed and written as JSON (--out). Nothing here asserts a speed;
 the tests only check that the numbers are computed as documented.
 
 With --workers N it measures data-parallel training instead: one epoch of
-each script that trains on several workers, on 1 worker and on N
-(benchmarks/workers.py); with --on_paper it works out what the all-reduce
+each script that trains on several workers, on 1 worker and on N, and
+where a step's time goes: its compute (1 worker's step) and its engine's
+all-reduce of each gradient on N workers (benchmarks/all_reduce.py), and
+the speed-up the two predict (benchmarks/workers.py); with --on_paper it works out what the all-reduce
 would cost on a real network, from the model's size alone; with --scoring
 it times scoring instead: each script's export in its framework's runtime
 and as ONNX in onnxruntime, with the ONNX graphs' operators

@@ -53,16 +53,20 @@ def start_workers(script, args, count):
     """The workers, started. Worker 0's stdout is this one's (the epoch lines
     and the progress bar); the others' is dropped, as it says what worker 0
     says. Every worker's stderr comes through a Relay."""
-    addresses = [f"localhost:{port}" for port in free_ports(count)]
     here = os.path.dirname(os.path.abspath(__file__))
-    workers = []
-    for index in range(count):
-        tf_config = {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}
-        env = dict(os.environ, TF_CONFIG=json.dumps(tf_config))
-        workers.append(subprocess.Popen([sys.executable, os.path.join(here, script), *args],
-                                        env=env, stdout=None if index == 0 else subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, text=True, errors="replace"))
-    return workers
+    return [subprocess.Popen([sys.executable, os.path.join(here, script), *args], env=env,
+                             stdout=None if index == 0 else subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, errors="replace")
+            for index, env in enumerate(worker_environments(count))]
+
+
+def worker_environments(count):
+    """Each worker's environment: TF_CONFIG names all `count` of them, on
+    free loopback ports, and its own index."""
+    addresses = [f"localhost:{port}" for port in free_ports(count)]
+    return [dict(os.environ, TF_CONFIG=json.dumps({"cluster": {"worker": addresses},
+                                                   "task": {"type": "worker", "index": index}}))
+            for index in range(count)]
 
 
 class Relay:

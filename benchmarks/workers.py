@@ -12,14 +12,19 @@ exchanges, the ring all-reduce time they take on a 100 Gb/s network and on
 NVLink, and where that stops the scaling, against the step time of one GPU
 in TensorFlow's PTB tutorial (docs/more-than-one-worker.md says how).
 """
+import dataclasses
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 
+import launch_tf
 from config import PRESETS, Config
+from ptb import corpus
+from ptb.batching import count_batches, count_targets
 from ptb.errors import UserError
 from training.errors import child_error
 from training.reports import counted
@@ -29,14 +34,32 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GPU_WORDS_PER_SEC = {"small": 17_200, "medium": 13_600, "large": 5_000}
 LINKS = {"100 Gb/s network": 12.5e9, "NVLink, 300 GB/s": 300e9}  # bytes/s each way
 PTB_VOCAB = 10_000
+PROBE = os.path.join("benchmarks", "all_reduce.py")
 
 
-def gradient_bytes(config):
-    """float32 bytes of every weight's gradient: embedding, LSTM layers
+def gradient_shapes(hidden_size, num_layers, vocab_size):
+    """{name: shape} of every weight's gradient: embedding, LSTM layers
     (kernel [2H, 4H] and bias), softmax."""
-    hidden, vocab = config.hidden_size, PTB_VOCAB
-    lstm = config.num_layers * (2 * hidden * 4 * hidden + 4 * hidden)
-    return 4 * (vocab * hidden + lstm + hidden * vocab + vocab)
+    shapes = {"embedding": [vocab_size, hidden_size]}
+    for layer in range(num_layers):
+        shapes[f"lstm {layer} kernel"] = [2 * hidden_size, 4 * hidden_size]
+        shapes[f"lstm {layer} bias"] = [4 * hidden_size]
+    shapes.update({"softmax weights": [hidden_size, vocab_size], "softmax bias": [vocab_size]})
+    return shapes
+
+
+def size_text(size):
+    return f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
+
+
+def float32_bytes(shape):
+    return 4 * math.prod(shape)
+
+
+def gradient_bytes(config, vocab_size=PTB_VOCAB):
+    """float32 bytes of every weight's gradient."""
+    return sum(map(float32_bytes, gradient_shapes(config.hidden_size, config.num_layers,
+                                                  vocab_size).values()))
 
 
 def on_paper():
@@ -67,41 +90,136 @@ def command(script, workers, flags, log_dir):
     if workers == 1:
         return [sys.executable, f"rnnlm_{script}.py", *flags]
     if script == "paddle":
-        return [sys.executable, "-W", "ignore", "-m", "paddle.distributed.launch", "--log_level",
-                "WARNING", "--log_dir", log_dir, "--nproc_per_node", str(workers),
-                "rnnlm_paddle.py", *flags]
+        return paddle_launch(workers, log_dir, "rnnlm_paddle.py", flags)
     return [sys.executable, "launch_tf.py", "--workers", str(workers), f"rnnlm_{script}.py", *flags]
 
 
-def one_epoch(script, batching, workers, model, data_dir):
-    """Worker 0's metrics line of one epoch of `model` on `workers` workers."""
+def paddle_launch(workers, log_dir, script, args):
+    return [sys.executable, "-W", "ignore", "-m", "paddle.distributed.launch", "--log_level",
+            "WARNING", "--log_dir", log_dir, "--nproc_per_node", str(workers), script, *args]
+
+
+def all_reduce_seconds(engine, config, vocab_size, workers):
+    """{gradient: seconds} of the engine's all-reduce of each of a step's
+    gradients on `workers` workers, and of all of them ("all"), worker 0's
+    (benchmarks/all_reduce.py)."""
+    args = [engine, str(config.hidden_size), str(config.num_layers), str(vocab_size)]
     with tempfile.TemporaryDirectory() as folder:
-        metrics = os.path.join(folder, "metrics.jsonl")
-        flags = ["--model", model, "--batching", batching, "--data_dir", data_dir, "--epochs", "1",
-                 "--threads", "1", "--device", "cpu", "--save_dir", os.path.join(folder, "ck"),
-                 "--metrics_file", metrics]
-        result = subprocess.run(command(script, workers, flags, os.path.join(folder, "logs")), cwd=REPO,
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise UserError(f"{script} on {counted(workers, 'worker')} failed: "
-                            f"{child_error(result.stdout + result.stderr, f'exit {result.returncode}')}")
-        with open(metrics, encoding="utf-8") as lines:
-            return json.loads(lines.readline())
+        if engine == "paddle":
+            commands = [(paddle_launch(workers, folder, PROBE, args), None)]
+        else:  # each worker as launch_tf.py starts it
+            commands = [([sys.executable, PROBE, *args], env)
+                        for env in launch_tf.worker_environments(workers)]
+        output = run_together(commands, f"{engine}'s all-reduce on {counted(workers, 'worker')}")[0]
+        return json.loads(output.strip().splitlines()[-1])
+
+
+def run_together(commands, what):
+    """Start every (argv, environment or None) at once, and wait for all:
+    their outputs, or one line if one failed."""
+    outputs = [tempfile.TemporaryFile("w+") for _ in commands]
+    started = [subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                text=True) for (argv, env), out in zip(commands, outputs)]
+    texts = []
+    for process, out in zip(started, outputs):
+        process.wait()
+        out.seek(0)
+        texts.append(out.read())
+        out.close()
+        if process.returncode != 0:
+            raise UserError(f"{what} failed: {child_error(texts[-1], f'exit {process.returncode}')}")
+    return texts
+
+
+def epochs(script, batching, workers, model, data_dir, runs=1):
+    """Worker 0's metrics line of one epoch of `model` on `workers` workers,
+    for each of `runs` such runs started at once."""
+    with tempfile.TemporaryDirectory() as folder:
+        places = [os.path.join(folder, str(run)) for run in range(runs)]
+        commands = [(command(script, workers, [
+            "--model", model, "--batching", batching, "--data_dir", data_dir, "--epochs", "1",
+            "--threads", "1", "--device", "cpu", "--save_dir", os.path.join(place, "ck"),
+            "--metrics_file", os.path.join(place, "metrics.jsonl")], os.path.join(place, "logs")),
+            None) for place in places]
+        run_together(commands, f"{script} on {counted(workers, 'worker')}")
+        lines = []
+        for place in places:
+            with open(os.path.join(place, "metrics.jsonl"), encoding="utf-8") as metrics:
+                lines.append(json.loads(metrics.readline()))
+        return lines
+
+
+# All-reduces of the whole gradient a step, by engine: TensorFlow's two sum it
+# once to clip it (distributed/shards.py: tensorflow_global_gradient) and once
+# more in the optimizer (a v1 optimizer's apply_gradients, Keras 3's
+# _all_reduce_sum_gradients, both in a replica context); Paddle's DataParallel
+# once, during backward().
+ALL_REDUCES_A_STEP = {"tensorflow": 2, "keras": 2, "paddle": 1}
+
+
+def targets_a_step(batching, config, data):
+    """The mean target words of one worker's training step."""
+    steps = count_batches(data.train, dataclasses.replace(config, batching=batching))
+    return count_targets(data.train) / steps
 
 
 def scaling_table(runs, models, workers, data_dir):
     """One row per (script, batching) run and preset: 1 worker against
-    `workers`, each printed as it is done."""
+    `workers`, each printed as it is done; with where the step's time goes
+    and the speed-up that predicts (docs/more-than-one-worker.md): a step's
+    compute (1 worker's, alone and beside as many lone workers as the run
+    has), and the engine's all-reduces of the whole gradient; and the
+    all-reduce of each gradient, once per engine and preset."""
+    data = corpus.load_corpus(data_dir)
     rows = ["| script | model | batching | 1 worker, words/s | "
-            f"{counted(workers, 'worker')}, words/s | speed-up | valid ppl, 1 / {workers} |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+            f"{counted(workers, 'worker')}, words/s | speed-up | 1 worker's step, alone and "
+            f"beside {workers - 1} more | all-reduces a step | predicted speed-up | "
+            f"valid ppl, 1 / {workers} |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    breakdown = {}
     for model in models:
+        config = Config(**PRESETS[model])
         for script, batching in runs:
-            one, many = (one_epoch(script, batching, count, model, data_dir)
-                         for count in (1, workers))
+            if (script, model) not in breakdown:
+                breakdown[script, model] = all_reduce_seconds(script, config, len(data.vocab),
+                                                              workers)
+            (one,), (many,) = (epochs(script, batching, count, model, data_dir)
+                               for count in (1, workers))
+            # N lone workers at once: a step's compute as it is with N on the machine.
+            beside = epochs(script, batching, 1, model, data_dir, runs=workers)
+            targets = targets_a_step(batching, config, data)
+            step = targets / one["words_per_sec"]
+            shared = targets / statistics.mean(line["words_per_sec"] for line in beside)
+            reduces = ALL_REDUCES_A_STEP[script] * breakdown[script, model]["all"]
             rows.append(f"| {script} | {model} | {one['batching']} | {one['words_per_sec']:,.0f} | "
                         f"{many['words_per_sec']:,.0f} | "
                         f"{many['words_per_sec'] / one['words_per_sec']:.2f} | "
+                        f"{step * 1e3:.1f} ms, {shared * 1e3:.1f} ms | "
+                        f"{ALL_REDUCES_A_STEP[script]} x {breakdown[script, model]['all'] * 1e3:.1f} ms | "
+                        f"{workers * step / (shared + reduces):.2f} | "
                         f"{one['valid_ppl']:.1f} / {many['valid_ppl']:.1f} |")
             print(rows[-1], flush=True)
+    return "\n".join(rows) + "\n\n" + all_reduce_table(breakdown, len(data.vocab), workers)
+
+
+def all_reduce_table(breakdown, vocab_size, workers):
+    """Each gradient's all-reduce on `workers` workers, by engine and
+    preset: its seconds and bytes a second (its size over the time), under
+    a row of the gradients' sizes for each preset."""
+    names = list(next(iter(breakdown.values())))
+    rows = [f"All-reduce on {counted(workers, 'worker')}, by gradient (vocabulary {vocab_size:,}):",
+            "", "| engine | model | " + " | ".join(names) + " |", "|" + " --- |" * (2 + len(names))]
+    sized = set()
+    for (engine, model), seconds in breakdown.items():
+        config = Config(**PRESETS[model])
+        sizes = {name: float32_bytes(shape) for name, shape in
+                 gradient_shapes(config.hidden_size, config.num_layers, vocab_size).items()}
+        sizes["all"] = sum(sizes.values())
+        if model not in sized:
+            sized.add(model)
+            rows.append(f"| size | {model} | "
+                        + " | ".join(size_text(sizes[name]) for name in names) + " |")
+        rows.append(f"| {engine} | {model} | " + " | ".join(
+            f"{seconds[name] * 1e3:.2f} ms, {sizes[name] / seconds[name] / 1e6:,.0f} MB/s"
+            for name in names) + " |")
     return "\n".join(rows)

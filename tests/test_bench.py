@@ -1,12 +1,13 @@
 """bench.py computes what it says; no speed is asserted here."""
 import contextlib
 import json
+import math
 import types
 
 import pytest
 
 import bench
-from benchmarks import speed
+from benchmarks import speed, workers
 from config import PRESETS, Config
 from ptb.errors import UserError
 from tests.corpora import write_grammar_corpus
@@ -35,6 +36,20 @@ def test_matmul_rate_weighs_each_shape_by_its_flops():
     total = 5.28e6
     expected = total / ((total - 640e3) / 100e9 + 640e3 / 25e9)
     assert speed.matmul_rate(timer, config) == pytest.approx(expected)
+
+
+def test_the_all_reduce_probe_sums_the_gradients_of_the_model_itself():
+    """bench.py --workers times the all-reduce of tensors of these shapes:
+    they are the shapes of the v1 script's trainable variables, whose
+    gradients its workers sum."""
+    import rnnlm_tensorflow
+    config = Config(**{**PRESETS["test"], "num_layers": 2, "vocab_size": 13})
+    graph = rnnlm_tensorflow.build_trainer(config, "/CPU:0").graph
+    with graph.graph.as_default():
+        variables = sorted(variable.shape.as_list() for variable in rnnlm_tensorflow.tf.trainable_variables())
+    shapes = workers.gradient_shapes(config.hidden_size, config.num_layers, config.vocab_size)
+    assert sorted(shapes.values()) == variables
+    assert workers.gradient_bytes(config, config.vocab_size) == 4 * sum(map(math.prod, variables))
 
 
 def test_a_small_benchmark_writes_its_table(tmp_path, capsys):

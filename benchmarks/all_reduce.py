@@ -1,0 +1,109 @@
+"""Time one engine's all-reduce of a training step's gradients, among the
+workers its launcher started (bench.py --workers runs it; benchmarks/workers.py):
+
+    python launch_tf.py's way (TF_CONFIG) or python -m paddle.distributed.launch ...
+        benchmarks/all_reduce.py ENGINE HIDDEN_SIZE NUM_LAYERS VOCAB_SIZE
+
+Each worker sums float32 tensors of the shapes of the model's gradients
+(benchmarks/workers.py: gradient_shapes) over the workers, by the engine's
+own collective, as the training step does: each variable's alone, and all
+of them in one call. Worker 0 prints one JSON line, {name: seconds} (the
+median of REPEATS, after WARMUP), "all" for the one call.
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from benchmarks.workers import gradient_shapes  # noqa: E402
+
+WARMUP, REPEATS = 2, 7
+
+
+def median_seconds(call):
+    for _ in range(WARMUP):
+        call()
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def tensorflow_calls(shapes):
+    """{name: a call that all-reduces it}, in the v1 graph under the
+    MultiWorkerMirroredStrategy that rnnlm_tensorflow.py trains with; and the worker's rank."""
+    from compat.tf_v1 import tf
+    from distributed.shards import tensorflow_options
+    from distributed.tf_v1 import join_workers
+    workers = join_workers()
+
+    def all_reduce(values):
+        return tf.distribute.get_replica_context().all_reduce(
+            tf.distribute.ReduceOp.SUM, values, options=tensorflow_options(tf))
+
+    def make():
+        values = {name: tf.ones(shape) for name, shape in shapes.items()}
+        ops = {name: all_reduce(value) for name, value in values.items()}
+        ops["all"] = all_reduce(list(values.values()))
+        return ops
+    graph = tf.Graph()
+    with graph.as_default():
+        ops = workers.build(make)
+    session = tf.Session(workers.target, graph=graph)
+    return {name: (lambda op=op: session.run(op)) for name, op in ops.items()}, workers.rank
+
+
+def keras_calls(shapes):
+    """The same in eager TensorFlow under rnnlm_keras.py's strategy, each a tf.function."""
+    from compat.keras3 import tf
+    from distributed.keras import join_workers
+    from distributed.shards import tensorflow_options
+    workers = join_workers()
+
+    def call(values):
+        def replica(*parts):
+            return tf.distribute.get_replica_context().all_reduce(
+                tf.distribute.ReduceOp.SUM, list(parts), options=tensorflow_options(tf))
+        step = tf.function(lambda: workers.strategy.run(replica, args=values))
+        return lambda: tf.nest.map_structure(lambda part: part.numpy(),
+                                             workers.strategy.experimental_local_results(step()))
+    values = {name: tf.ones(shape) for name, shape in shapes.items()}
+    calls = {name: call((value,)) for name, value in values.items()}
+    calls["all"] = call(tuple(values.values()))
+    return calls, workers.rank
+
+
+def paddle_calls(shapes):
+    """The same by paddle.distributed.all_reduce, as DataParallel calls it: "all"
+    is one flat buffer of every gradient, as it packs them (comm_buffer_size)."""
+    from compat.paddle_dygraph import paddle
+    from distributed.paddle import join_workers
+    workers = join_workers()
+    values = {name: paddle.ones(shape) for name, shape in shapes.items()}
+    values["all"] = paddle.concat([value.flatten() for value in values.values()])
+
+    def call(value):
+        def reduce():
+            paddle.distributed.all_reduce(value)
+            value.numpy()  # waits for it
+        return reduce
+    return {name: call(value) for name, value in values.items()}, workers.rank
+
+
+ENGINES = {"tensorflow": tensorflow_calls, "keras": keras_calls, "paddle": paddle_calls}
+
+
+def main(engine, hidden_size, num_layers, vocab_size):
+    calls, rank = ENGINES[engine](gradient_shapes(hidden_size, num_layers, vocab_size))
+    seconds = {name: median_seconds(call) for name, call in calls.items()}
+    if rank == 0:
+        print(json.dumps(seconds), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], *map(int, sys.argv[2:5]))
