@@ -149,7 +149,7 @@ def run_epoch(trainer, batches, label, training):
     mini-batch, carrying the state if there is one; return its EpochStats."""
     net = trainer.programs.net
     program = trainer.train_program if training else trainer.eval_program
-    progress = Progress(label, len(batches), training)
+    progress = Progress.of_epoch(label, batches, training)
     fetches = [net.cost] + [part for layer in net.final_state for part in layer]
     state = None
     for batch in batches:

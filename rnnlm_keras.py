@@ -172,7 +172,7 @@ def run_epoch(trainer, batches, label, training):
     """Run the training step (or, not training, the evaluation step) on
     every mini-batch, carrying the state between chunks; return its EpochStats."""
     step = trainer.train_step if training else trainer.eval_step
-    progress = Progress(label, len(batches), training)
+    progress = Progress.of_epoch(label, batches, training)
     # Zeros shaped like this for the first batch, not an empty state: a step
     # of one argument structure is traced once, not twice.
     initial_state = trainer.model.zero_state(1)

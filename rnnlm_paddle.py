@@ -109,7 +109,7 @@ def choose_device(config):
 def run_epoch(trainer, batches, label, training):
     """Train the model on every mini-batch (or, not training, evaluate it),
     carrying the state between chunks; return its EpochStats."""
-    progress = Progress(label, len(batches), training)
+    progress = Progress.of_epoch(label, batches, training)
     if training:
         trainer.model.train()
     else:

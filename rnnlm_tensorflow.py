@@ -175,7 +175,7 @@ def run_epoch(trainer, batches, label, training):
     """Run the training network (or, not training, the evaluation network)
     on every mini-batch, carrying the state if there is one; return its EpochStats."""
     net = trainer.graph.net if training else trainer.graph.eval_net
-    progress = Progress(label, len(batches), training)
+    progress = Progress.of_epoch(label, batches, training)
     fetches = [net.cost, net.final_state] + ([trainer.graph.optimizer.train_op] if training else [])
     state = None
     for batch in batches:

@@ -127,6 +127,9 @@ class NoEventLog:
         pass
 
 
+NO_EVENTS = NoEventLog()
+
+
 def event_log(logdir):
     """The EventLog of folder `logdir`, or one that writes nothing if it is empty."""
-    return EventLog(logdir) if logdir else NoEventLog()
+    return EventLog(logdir) if logdir else NO_EVENTS

@@ -4,9 +4,10 @@ import math
 import sys
 import time
 
+from ptb.batching import Batches
 from ptb.errors import UserError
 from training.errors import raise_missed_stop
-from training.events import NoEventLog
+from training.events import NO_EVENTS
 
 
 class EpochStats(collections.namedtuple("EpochStats", "cost targets computed_steps seconds")):
@@ -47,24 +48,33 @@ def check_not_diverged(stats, vocab_size, label):
                         "saved before stay as they were (try a lower --learning_rate)")
 
 
+class RunBatches(Batches):
+    """An epoch's training batches of a run (training.run.Run.epoch_batches),
+    with where their progress goes: the run's event log (--logdir), whose
+    rows they are, said after each figure (" (worker 1 of 2)"), and the
+    stream it is printed to."""
+
+    def __init__(self, batches, events, whose, stream):
+        super().__init__(batches.reader, batches.count, batches.fields)
+        self.events, self.whose, self.stream = events, whose, stream
+
+
 class Progress:
     """Running perplexity and words/s during an epoch.
 
     A terminal gets a bar redrawn in place; a log file gets about
     LOG_LINES plain lines of a training epoch, none of an evaluation, so
-    that piped output stays short. Each training batch goes to the run's
-    event log too (--logdir). With several workers, its figures are this
-    worker's rows only, and say so. training.run.Run sets `whose` and `events`.
+    that piped output stays short. Each training batch goes to `events`
+    too, and `whose` follows each figure: a run's training batches bring
+    both (of_epoch).
     """
 
-    whose = ""
-    events = NoEventLog()
     LOG_LINES = 5
 
-    def __init__(self, label, total_batches, training, stream=None):
+    def __init__(self, label, total_batches, training, stream=None, events=NO_EVENTS, whose=""):
         self.label = label
         self.total_batches = total_batches
-        # Looked up now: a worker other than worker 0 has it silenced (training.run).
+        self.events, self.whose = events, whose
         self.stream = stream or sys.stdout
         self.is_terminal = self.stream.isatty()
         self.every = max(1, total_batches // self.LOG_LINES) if training else None
@@ -74,6 +84,14 @@ class Progress:
         self.computed_steps = 0
         self.batches = 0
         self.start = time.perf_counter()
+
+    @classmethod
+    def of_epoch(cls, label, batches, training):
+        """The Progress of an epoch of `batches`; a run's (RunBatches) report
+        to its event log and say whose they are."""
+        if isinstance(batches, RunBatches):
+            return cls(label, len(batches), training, batches.stream, batches.events, batches.whose)
+        return cls(label, len(batches), training)
 
     def update(self, batch_cost, batch_targets, computed_steps):
         """Add one mini-batch's summed cross-entropy, its target count and the

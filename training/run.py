@@ -20,6 +20,7 @@ restored from it and tested inside the lock (docs/faults-and-recovery.md).
 import contextlib
 import dataclasses
 import os
+import sys
 
 from compat.error_text import first_line
 from config import describe, evaluation_config, trained_config
@@ -28,8 +29,8 @@ from ptb.batching import check_batch_size, describe_data
 from ptb.errors import UserError
 from training.checkpoints import CheckpointFolder, run_identity
 from training.errors import describe_stop, stop_handled, stops_deferred
-from training.events import NoEventLog, event_log
-from training.progress import EpochStats, Progress, check_not_diverged
+from training.events import event_log
+from training.progress import EpochStats, RunBatches, check_not_diverged
 from training.reports import MetricsLog, epoch_record, report_epoch, report_test
 
 
@@ -52,27 +53,24 @@ class Run:
         # Worker 0 alone reports and saves.
         self.metrics = MetricsLog(config.metrics_file if workers.rank == 0 else "")
         self.events = event_log(config.logdir if workers.rank == 0 else "")
-        Progress.whose = (f" (worker {workers.rank} of {workers.count})" if workers.count > 1
-                          else "")
+        self.whose = f" (worker {workers.rank} of {workers.count})" if workers.count > 1 else ""
         self.completed = 0  # whole epochs done
         self.stopped = None  # the Ctrl-C or SIGTERM that ended the training
         self.exits = contextlib.ExitStack()
 
     def __enter__(self):
         """Print the start-up log, hold the checkpoint folder and open the
-        event log (worker 0); the other workers' output is silenced until
-        the run ends."""
+        event log (worker 0); the other workers print nothing of the run
+        (`out`, their training progress too: epoch_batches)."""
         with self.exits:
-            if self.workers.rank > 0:
-                silent = self.exits.enter_context(open(os.devnull, "w"))
-                self.exits.enter_context(contextlib.redirect_stdout(silent))
+            self.out = (sys.stdout if self.workers.rank == 0 else
+                        self.exits.enter_context(open(os.devnull, "w")))
             print(f"{self.banner}, config:\n{describe(self.config)}\n"
-                  f"data:\n{describe_data(self.data, self.config)}")
+                  f"data:\n{describe_data(self.data, self.config)}", file=self.out)
             if self.workers.rank == 0:
                 self.completed = self.exits.enter_context(
                     self.checkpoints.claimed(self.config.resume, self.config.overwrite))
-                Progress.events = self.exits.enter_context(self.events)
-                self.exits.callback(setattr, Progress, "events", NoEventLog())
+                self.exits.enter_context(self.events)
             self.exits = self.exits.pop_all()
         return self
 
@@ -107,7 +105,7 @@ class Run:
         batches = self.workers.batches(loader, self.data.train, self.data.vocab, self.config,
                                        seed=self.config.seed + epoch)
         self.events.start_epoch(epoch, len(batches))
-        return batches
+        return RunBatches(batches, self.events, self.whose, self.out)
 
     @contextlib.contextmanager
     def stoppable(self):
@@ -118,7 +116,8 @@ class Run:
         except KeyboardInterrupt as stop:
             stop_handled()
             self.stopped = stop
-            print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", flush=True)
+            print(f"\n{describe_stop(stop)}: training stops here; evaluating on test", file=self.out,
+                  flush=True)
 
     def end_epoch(self, epoch, learning_rate, train_stats, valid_stats):
         """Stop if the training diverged; else save the epoch's checkpoint and
@@ -162,4 +161,4 @@ class Run:
     def _restore(self, epoch):
         with self.checkpoints.reading(epoch) as path:
             self.restore(self.trainer, path)
-        print(f"loaded {self.checkpoints.epoch_folder(epoch)}")
+        print(f"loaded {self.checkpoints.epoch_folder(epoch)}", file=self.out)
