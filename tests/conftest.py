@@ -71,6 +71,11 @@ def forked_framework(args):
     if args[0] == "export.py" and "--checkpoint" in args:
         marker = read_json(os.path.join(args[args.index("--checkpoint") + 1], "checkpoint.json"))
         return marker and marker["identity"]["framework"]
+    if args[0] == "generate.py" and "--format" not in args:
+        # It samples through the checkpoint's native export, in the runtime score.py's
+        # zygotes below load (its export.py runs in a process of its own).
+        marker = read_json(os.path.join(args[args.index("--checkpoint") + 1], "checkpoint.json"))
+        return marker and NATIVE_RUNTIME[marker["identity"]["framework"]]
     if args[0] == "score.py":
         # The SavedModel loader runs TensorFlow eagerly, as Keras's process does;
         # onnxruntime loads no framework, and is checked to load none.
@@ -87,6 +92,10 @@ def read_json(path):
     except (OSError, ValueError):
         return None
 
+
+# The zygote whose framework runs each framework's native export: Paddle's
+# inference runtime, or a SavedModel, eagerly as in Keras's process.
+NATIVE_RUNTIME = {"fluid": "paddle", "paddle": "paddle", "tensorflow": "keras", "keras": "keras"}
 
 _zygotes = {}
 
