@@ -104,6 +104,12 @@ def test_readme_sentences_run_at_most_40_words():
     assert [s for s in sentences if len(s.split()) > 40] == []
 
 
+def test_readme_has_at_most_200_lines():
+    """The front door stays short: the rest is in docs/."""
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as readme:
+        assert len(readme.read().splitlines()) <= 200
+
+
 def test_readme_links_every_doc():
     with open(os.path.join(REPO, "README.md"), encoding="utf-8") as readme:
         linked = set(re.findall(r"\(docs/([\w.-]+\.md)", readme.read()))
