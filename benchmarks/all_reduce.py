@@ -38,18 +38,14 @@ def tensorflow_calls(shapes):
     """{name: a call that all-reduces it}, in the v1 graph under the
     MultiWorkerMirroredStrategy that rnnlm_tensorflow.py trains with; and the worker's rank."""
     from compat.tf_v1 import tf
-    from distributed.shards import tensorflow_options
+    from distributed.shards import tensorflow_all_reduce_sum
     from distributed.tf_v1 import join_workers
     workers = join_workers()
 
-    def all_reduce(values):
-        return tf.distribute.get_replica_context().all_reduce(
-            tf.distribute.ReduceOp.SUM, values, options=tensorflow_options(tf))
-
     def make():
         values = {name: tf.ones(shape) for name, shape in shapes.items()}
-        ops = {name: all_reduce(value) for name, value in values.items()}
-        ops["all"] = all_reduce(list(values.values()))
+        ops = {name: tensorflow_all_reduce_sum(tf, value) for name, value in values.items()}
+        ops["all"] = tensorflow_all_reduce_sum(tf, list(values.values()))
         return ops
     graph = tf.Graph()
     with graph.as_default():
@@ -62,13 +58,12 @@ def keras_calls(shapes):
     """The same in eager TensorFlow under rnnlm_keras.py's strategy, each a tf.function."""
     from compat.keras3 import tf
     from distributed.keras import join_workers
-    from distributed.shards import tensorflow_options
+    from distributed.shards import tensorflow_all_reduce_sum
     workers = join_workers()
 
     def call(values):
         def replica(*parts):
-            return tf.distribute.get_replica_context().all_reduce(
-                tf.distribute.ReduceOp.SUM, list(parts), options=tensorflow_options(tf))
+            return tensorflow_all_reduce_sum(tf, list(parts))
         step = tf.function(lambda: workers.strategy.run(replica, args=values))
         return lambda: tf.nest.map_structure(lambda part: part.numpy(),
                                              workers.strategy.experimental_local_results(step()))

@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 import launch_tf
 from config import PRESETS, Config
@@ -35,6 +36,7 @@ GPU_WORDS_PER_SEC = {"small": 17_200, "medium": 13_600, "large": 5_000}
 LINKS = {"100 Gb/s network": 12.5e9, "NVLink, 300 GB/s": 300e9}  # bytes/s each way
 PTB_VOCAB = 10_000
 PROBE = os.path.join("benchmarks", "all_reduce.py")
+POLL_SECONDS = 0.2  # how often run_together looks at its processes
 
 
 def gradient_shapes(hidden_size, num_layers, vocab_size):
@@ -116,19 +118,28 @@ def all_reduce_seconds(engine, config, vocab_size, workers):
 
 def run_together(commands, what):
     """Start every (argv, environment or None) at once, and wait for all:
-    their outputs, or one line if one failed."""
+    their outputs, or one line if one failed (the others stopped)."""
     outputs = [tempfile.TemporaryFile("w+") for _ in commands]
     started = [subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 text=True) for (argv, env), out in zip(commands, outputs)]
-    texts = []
-    for process, out in zip(started, outputs):
-        process.wait()
-        out.seek(0)
-        texts.append(out.read())
-        out.close()
-        if process.returncode != 0:
-            raise UserError(f"{what} failed: {child_error(texts[-1], f'exit {process.returncode}')}")
-    return texts
+    try:
+        while (any(process.poll() is None for process in started)
+               and not any(process.poll() for process in started)):  # until all end, or one fails
+            time.sleep(POLL_SECONDS)
+        texts = []
+        for process, out in zip(started, outputs):
+            out.seek(0)
+            texts.append(out.read())
+            if process.poll():  # the first that failed says why
+                raise UserError(f"{what} failed: "
+                                f"{child_error(texts[-1], f'exit {process.returncode}')}")
+        return texts
+    finally:
+        for process, out in zip(started, outputs):
+            if process.poll() is None:  # a peer of one that failed, or of a Ctrl-C
+                process.kill()
+                process.wait()
+            out.close()
 
 
 def epochs(script, batching, workers, model, data_dir, runs=1):

@@ -74,11 +74,16 @@ def tensorflow_global_gradient(tf, grads, max_grad_norm):
     if count == 1:
         return grads
     # Dense, to be summed over the workers (the v1 embedding's is sparse).
-    summed = context.all_reduce(tf.distribute.ReduceOp.SUM,
-                                [tf.convert_to_tensor(grad) for grad in grads],
-                                options=tensorflow_options(tf))
+    summed = tensorflow_all_reduce_sum(tf, [tf.convert_to_tensor(grad) for grad in grads])
     clipped, _ = tf.clip_by_global_norm([grad / count for grad in summed], max_grad_norm)
     return [grad / count for grad in clipped]
+
+
+def tensorflow_all_reduce_sum(tf, values):
+    """`values` (a tensor or a list of them) summed over the replicas, in the
+    replica context of either TensorFlow engine."""
+    return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, values,
+                                                          options=tensorflow_options(tf))
 
 
 def tensorflow_options(tf):

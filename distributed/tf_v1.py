@@ -38,14 +38,9 @@ class Workers(shards.Workers, OneWorker):
             built = self.strategy.extended.call_for_each_replica(make, args)
             self.numbers = tf.placeholder(tf.float64, [3], "numbers")
             self.numbers_sum = self.strategy.extended.call_for_each_replica(
-                lambda: self._all_reduce_sum(self.numbers))
+                lambda: shards.tensorflow_all_reduce_sum(tf, self.numbers))
             self.graph = tf.get_default_graph()
         return built
-
-    def _all_reduce_sum(self, values):
-        context = tf.distribute.get_replica_context()
-        return context.all_reduce(tf.distribute.ReduceOp.SUM, values,
-                                  options=shards.tensorflow_options(tf))
 
     def all_reduce(self, values):
         """Three `values`, through a Session of its own on this worker's server."""

@@ -69,19 +69,31 @@ def forked_framework(args):
     if args[:2] == ["experiments/compilations.py", "--one"]:
         return args[2]
     if args[0] == "export.py" and "--checkpoint" in args:
-        marker = read_json(os.path.join(args[args.index("--checkpoint") + 1], "checkpoint.json"))
-        return marker and marker["identity"]["framework"]
+        return checkpoint_framework(args)
     if args[0] == "generate.py" and "--format" not in args:
-        # It samples through the checkpoint's native export, in the runtime score.py's
-        # zygotes below load (its export.py runs in a process of its own).
-        marker = read_json(os.path.join(args[args.index("--checkpoint") + 1], "checkpoint.json"))
-        return marker and NATIVE_RUNTIME[marker["identity"]["framework"]]
+        # It samples through the checkpoint's native export (its export.py
+        # runs in a process of its own).
+        framework = checkpoint_framework(args)
+        return framework and RUNTIME_ZYGOTE[NATIVE_RUNTIME[framework]]
     if args[0] == "score.py":
-        # The SavedModel loader runs TensorFlow eagerly, as Keras's process does;
-        # onnxruntime loads no framework, and is checked to load none.
         meta = read_json(os.path.join(args[1], "export.json"))
-        return meta and {"saved_model": "keras", "paddle.inference": "paddle"}.get(meta["runtime"])
+        return meta and RUNTIME_ZYGOTE.get(meta["runtime"])
     return None
+
+
+# The zygote that can load each runtime of an export: the SavedModel loader
+# runs TensorFlow eagerly, as Keras's process does; onnxruntime loads no
+# framework, and is checked to load none.
+RUNTIME_ZYGOTE = {"saved_model": "keras", "paddle.inference": "paddle"}
+# The runtime of each framework's native export (trained/*.py).
+NATIVE_RUNTIME = {"fluid": "paddle.inference", "paddle": "paddle.inference",
+                  "tensorflow": "saved_model", "keras": "saved_model"}
+
+
+def checkpoint_framework(args):
+    """The framework of the checkpoint that ARGS' --checkpoint names, or None."""
+    marker = read_json(os.path.join(args[args.index("--checkpoint") + 1], "checkpoint.json"))
+    return marker and marker["identity"]["framework"]
 
 
 def read_json(path):
@@ -92,10 +104,6 @@ def read_json(path):
     except (OSError, ValueError):
         return None
 
-
-# The zygote whose framework runs each framework's native export: Paddle's
-# inference runtime, or a SavedModel, eagerly as in Keras's process.
-NATIVE_RUNTIME = {"fluid": "paddle", "paddle": "paddle", "tensorflow": "keras", "keras": "keras"}
 
 _zygotes = {}
 
