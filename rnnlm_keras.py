@@ -1,7 +1,10 @@
 """Train an LSTM language model on PTB with Keras 3 on TensorFlow.
 
 Today's TensorFlow as its users write it: a keras.Model of Embedding, LSTM
-and Dense layers, trained eagerly by a compiled step. The text goes in as
+and Dense layers, trained eagerly by a compiled step: by default XLA's,
+with the LSTM layers' loop over time fused as cuDNN fuses it on a GPU
+(compat/fused_lstm.py); --no-compile runs keras.layers.LSTM's own loop in a
+tf.function. The text goes in as
 fixed-length chunks [batch_size, num_steps], the LSTM state carried from one
 chunk to the next through `initial_state`; --batching sentences feeds whole
 sentences padded to the longest of each batch, masked in the LSTM and in
@@ -20,6 +23,7 @@ import collections
 import numpy as np
 
 import load_data_tf
+from compat import fused_lstm
 from compat.devices import tensorflow_device
 from compat.keras3 import keras, tf
 from config import cpu_threads, learning_rate_at, parse_config
@@ -46,10 +50,11 @@ class LanguageModel(keras.Model):
                                                 embeddings_initializer=uniform)
         # Gates {input, forget, candidate, output}, one bias starting at zero:
         # unit_forget_bias=False, or Keras would start the forget gate's at 1.
-        self.lstms = [keras.layers.LSTM(config.hidden_size, return_sequences=True,
-                                        return_state=True, kernel_initializer=uniform,
-                                        recurrent_initializer=uniform, bias_initializer="zeros",
-                                        unit_forget_bias=False)
+        # Compiled, the same layer with its loop over time fused, as cuDNN's is.
+        lstm = fused_lstm.LSTM if config.compile else keras.layers.LSTM
+        self.lstms = [lstm(config.hidden_size, return_sequences=True, return_state=True,
+                           kernel_initializer=uniform, recurrent_initializer=uniform,
+                           bias_initializer="zeros", unit_forget_bias=False)
                       for _ in range(config.num_layers)]
         self.dropout = keras.layers.Dropout(1 - config.keep_prob)  # upscales in training
         self.softmax = keras.layers.Dense(config.vocab_size, kernel_initializer=uniform,
@@ -112,9 +117,10 @@ def set_learning_rate(trainer, config, epoch):
 
 def make_steps(model, optimizer, config):
     """The compiled training and evaluation steps: (inputs, targets, lengths
-    or None, state or None) -> (cost, final state). With --compile, XLA
-    compiles the model's math, forward and backward, once for each shape of
-    batch; the update and any all-reduce stay in TensorFlow's graph."""
+    or None, state or None) -> (cost, final state). With --compile (the
+    default), XLA compiles the model's math, forward and backward, once for
+    each shape of batch; the update and any all-reduce stay in TensorFlow's
+    graph."""
     # The strategy in whose scope the steps are made: with one worker the
     # default, which runs a step as it is; several workers' (distributed/keras.py).
     strategy = tf.distribute.get_strategy()

@@ -396,17 +396,32 @@ def seconds(call):
 
 
 def timings(runs, batches, training, args):
-    """Warm each run up on the first --warmup batches, then time it on
-    --repeats stretches of --batches consecutive batches, the runs taking
-    turns on each stretch, so that the machine's drift slows them alike;
-    each stretch starts from zero state as an epoch does (and from the
-    split's start again when the split runs out). A list of Timings per run."""
+    """Warm each run up on the first --warmup batches and on one batch of
+    each other shape, then time it on --repeats stretches of --batches
+    consecutive batches, the runs taking turns on each stretch, so that the
+    machine's drift slows them alike; each stretch starts from zero state
+    as an epoch does (and from the split's start again when the split runs
+    out). A list of Timings per run.
+
+    Warmed on every shape, a compiled path is timed as it runs once it has
+    compiled them all, as in every epoch after the first; what compiling
+    costs, and how often, experiments/compilations.py measures."""
     for run in runs:
         run(batches[:args.warmup], training)
+        for batch in one_of_each_shape(batches[args.warmup:]):
+            run([batch], training)  # alone, as a stretch: from zero state
     starts = range(args.warmup, args.warmup + args.repeats * args.batches, args.batches)
     last_start = max(len(batches) - args.batches, 0)
     stretches = [batches[start % (last_start + 1):][:args.batches] for start in starts]
     return list(zip(*([run(stretch, training) for run in runs] for stretch in stretches)))
+
+
+def one_of_each_shape(batches):
+    """The first batch of each padded shape (rows, steps) among `batches`;
+    none of Fluid's, whose LoD tensors no compiler specialises to a shape."""
+    if batch_shapes(batches) is None:
+        return []
+    return list({batch[0].shape: batch for batch in reversed(batches)}.values())
 
 
 def median(timings):

@@ -3,11 +3,13 @@
 Import it as `from compat.keras3 import keras, tf`. TF_USE_LEGACY_KERAS
 (which compat.tf_v1 sets for BasicLSTMCell) would make `tf.keras` Keras 2;
 this module drops it if a parent process passed it on, and refuses to load
-in a process that runs the v1 graph, whose eager execution is off.
+in a process that runs the v1 graph, whose eager execution is off. It also
+keeps the C heap's freed memory for the next step (compat/heap.py).
 """
 import os
 import sys
 
+from compat.heap import keep_freed_memory
 from compat.native_logs import native_stderr_silenced
 
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") == "1":
@@ -22,3 +24,4 @@ with native_stderr_silenced():
     import tensorflow as tf  # noqa: E402,F401
 
 tf.get_logger().setLevel("ERROR")
+keep_freed_memory()

@@ -43,6 +43,12 @@ TINY_MODEL = ["--num_layers", "1", "--hidden_size", "32", "--batch_size", "10"]
 # share 2 cores, so two threads a run would oversubscribe them, and these
 # small models gain nothing from a second (the suite took 167 s, 153 s so).
 ON_ONE_CPU = ["--device", "cpu", "--threads", "1"]
+# A run whose step is not what a test is about (stops, resumes, saves,
+# workers): each script's eager step. Keras's default, XLA, compiles each
+# shape of batch for a second or so, most of such a tiny run's time; its
+# compiled step has the tests of the model (test_networks.py) and of
+# learning (test_training.py, by chunks).
+EAGER_STEP = ["--no-compile"]
 RESUMED = "sentences-resumed"
 
 
@@ -240,7 +246,8 @@ def learned(tmp_path_factory, grammar_corpus):
             for name, way, epochs in (("chunks", "chunks", ["5"]),
                                       ("sentences", "sentences", ["5"]),
                                       (RESUMED, "sentences", ["2", "5"])):
-                flags = ["--data_dir", data_dir, *TINY_MODEL, "--batching", way]
+                flags = ["--data_dir", data_dir, *TINY_MODEL, "--batching", way,
+                         *(EAGER_STEP if way == "sentences" else [])]
                 for index, last in enumerate(epochs):
                     yield [*flags, "--save_dir", folder / name / "ck", "--metrics_file",
                            folder / name / "metrics.jsonl", "--logdir", folder / name / "events",

@@ -20,7 +20,7 @@ from config import Config, global_batch_config
 from distributed.shards import Workers, shares
 from ptb import corpus
 from ptb.batching import count_batches
-from tests.conftest import ON_ONE_CPU, REPO, made_once, run_command, train_runs
+from tests.conftest import EAGER_STEP, ON_ONE_CPU, REPO, made_once, run_command, train_runs
 from tests.corpora import write_grammar_corpus
 from trained import layout
 from trained.saved import open_checkpoint
@@ -88,7 +88,7 @@ def launch(framework, *args):
 
 def flags(data_dir, folder, batching, batch_size, *more):
     """The flags of a one-epoch run; `more` comes last, so it may override them."""
-    return ["--model", "test", "--data_dir", data_dir, *ON_ONE_CPU,
+    return ["--model", "test", "--data_dir", data_dir, *ON_ONE_CPU, *EAGER_STEP,
             "--batching", batching, "--batch_size", str(batch_size), "--epochs", "1",
             "--save_dir", os.path.join(folder, "ck"),
             "--metrics_file", os.path.join(folder, "metrics.jsonl"), *more]

@@ -21,7 +21,7 @@ from compat.paddle_fluid import paddle
 from compat.tf_v1 import tf
 from ptb import batching, corpus
 from ptb.errors import UserError
-from tests.conftest import ON_ONE_CPU, REPO, one_line_error, tried_runs
+from tests.conftest import EAGER_STEP, ON_ONE_CPU, REPO, one_line_error, tried_runs
 from tests.corpora import write_grammar_corpus, write_split
 from tests.interrupting import calls_finished_before_the_stop
 from training import errors
@@ -44,7 +44,7 @@ def data_dir(grammar_corpus):
 
 
 def flags(data_dir, folder, *more):
-    return ["--model", "test", "--data_dir", str(data_dir), *ON_ONE_CPU,
+    return ["--model", "test", "--data_dir", str(data_dir), *ON_ONE_CPU, *EAGER_STEP,
             "--save_dir", os.path.join(folder, "ck"),
             "--metrics_file", os.path.join(folder, "metrics.jsonl"), *more]
 

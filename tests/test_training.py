@@ -12,6 +12,7 @@ import rnnlm_tensorflow
 from ptb import batching, corpus
 from ptb.errors import UserError
 from tests.conftest import (
+    EAGER_STEP,
     ON_ONE_CPU,
     TINY_MODEL,
     TODAYS,
@@ -147,9 +148,11 @@ def test_missing_split_points_at_download(framework, tmp_path):
 @pytest.mark.parametrize("framework", [*sorted(SCRIPTS), *TODAYS])
 def test_every_script_learns_by_buckets(framework, data_dir, tmp_path):
     """Sentences grouped by length: the model learns, nearly nothing is
-    padded (Fluid pads nothing), and every test target is scored."""
+    padded (Fluid pads nothing), and every test target is scored. Each
+    script's eager step: a compiled one pads each batch up to a multiple of
+    a few steps (COMPILED_LENGTH_MULTIPLE), which bench.py counts."""
     *epochs, test = train(framework, data_dir, str(tmp_path), "--model", "test", *TINY_MODEL,
-                          "--batching", "buckets", "--epochs", "1")
+                          "--batching", "buckets", "--epochs", "1", *EAGER_STEP)
     texts = {split: corpus.read_sentences(corpus.split_path(data_dir, split))
              for split in ("train", "valid", "test")}
     assert epochs[-1]["batching"] == "buckets"
