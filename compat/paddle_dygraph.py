@@ -2,7 +2,8 @@
 
 Import Paddle as `from compat.paddle_dygraph import paddle`. Nothing here
 changes what Paddle does; it only selects MKL's fast kernels on AMD CPUs
-before Paddle loads, and quiets its start-up notices. No legacy flag: a
+before Paddle loads, and quiets its start-up notices and a warning of its
+own compiler's. No legacy flag: a
 process that has imported compat.paddle_fluid cannot use this module, and
 one started by such a process drops the flag it inherited.
 """
@@ -23,6 +24,10 @@ if "paddle" not in sys.modules:
     use_avx2_kernels_on_amd()
 os.environ.setdefault("GLOG_minloglevel", "2")
 warnings.filterwarnings("ignore", message="No ccache found")
+# paddle.jit.to_static (--compile) warns once a program, from Paddle's own
+# backward: paddle.full_like (tensor/creation.py:1391) reads `x.place`, which
+# a PIR value does not have (pir/math_op_patch.py:241). Nothing of ours reads it.
+warnings.filterwarnings("ignore", message="Tensor do not have 'place' interface for pir graph")
 
 import paddle  # noqa: E402,F401  the scripts import it from here
 

@@ -2,10 +2,10 @@
 weights: evaluate each of a job's texts (print a JSON object: each one's
 total cost and targets scored), and, for each of its cases, take one
 training step on its text as one batch for each batch size the case names
-(save the weights each step leaves, in the shared layout), each of these
-as the script teaches its framework and compiled (--compile); and run the
+(save the weights each step leaves, in the shared layout); and run the
 model on its padded sentences in one batch and on each alone, to show what
-the padding changes; and read its last text's batches through the script's
+the padding changes; each of these as the script teaches its framework and
+compiled (--compile); and read its last text's batches through the script's
 input pipeline.
 
     python -m tests.evaluate_apart {paddle,keras} WEIGHTS.npz JOB.json
@@ -114,14 +114,16 @@ def paddle_forward(config, weights, batch):
 def padding_effect(script, text, fluid_weights):
     """{"padded_steps": how many the batch has, "cost": the largest
     difference between the batch's cost and the sum of its sentences' alone,
-    "state": the same of each row's final state}."""
+    unpadded, "state": the same of each row's final state}."""
     config = Config(**text["config"])
     weights = layout.checked(layout.to_layout("fluid", fluid_weights, config), config, "weights")
     forward = {"paddle": paddle_forward, "keras": keras_forward}[script]
     vocab = vocab_of(config)
     batch = one_batch(load_data_tf, text["sentences"], vocab, config)
     cost, state = forward(config, weights, batch)
-    alone = [forward(config, weights, one_batch(load_data_tf, [words], vocab, config))
+    # Batched as the idiom batches: a compiled step's rounding would pad them.
+    unpadded = dataclasses.replace(config, compile=False)
+    alone = [forward(config, weights, one_batch(load_data_tf, [words], vocab, unpadded))
              for words in text["sentences"]]
     return {"padded_steps": int(batch[0].size - batch[2].sum()),
             "cost": abs(cost - sum(cost for cost, _ in alone)),
@@ -163,6 +165,37 @@ def keras_traces(text, fluid_weights):
     return {"shapes": len({batch[0].shape for batch in batches}), "traced": traced}
 
 
+def fused_against_keras(seed=0):
+    """{"masked" and "unmasked": the largest difference between
+    compat.fused_lstm.LSTM and keras.layers.LSTM with the same weights, over
+    their outputs, final states and the gradients of a loss of all three
+    with respect to the inputs, the initial state and every weight}."""
+    from compat import fused_lstm
+    from compat.keras3 import keras, tf
+    rng = np.random.default_rng(seed)
+    rows, steps, width, units = 3, 5, 4, 6
+    inputs, hidden, cell = (tf.constant(rng.standard_normal(shape), tf.float32) for shape in
+                            ((rows, steps, width), (rows, units), (rows, units)))
+    weighing = [tf.constant(rng.standard_normal(shape), tf.float32)
+                for shape in ((rows, steps, units), (rows, units), (rows, units))]
+    differences = {}
+    for name, mask in (("unmasked", None), ("masked", tf.sequence_mask([5, 2, 3], steps))):
+        results = []
+        for kind in (keras.layers.LSTM, fused_lstm.LSTM):
+            keras.utils.set_random_seed(seed)
+            layer = kind(units, return_sequences=True, return_state=True,
+                         bias_initializer="random_uniform")
+            with tf.GradientTape() as tape:
+                tape.watch([inputs, hidden, cell])
+                outputs = layer(inputs, initial_state=[hidden, cell], mask=mask)
+                loss = sum(tf.reduce_sum(output * weight) for output, weight in zip(outputs, weighing))
+            grads = tape.gradient(loss, [inputs, hidden, cell, *layer.trainable_weights])
+            results.append([*outputs, *grads])
+        differences[name] = max(float(np.abs(np.asarray(mine) - np.asarray(keras_own)).max())
+                                for keras_own, mine in zip(*results))
+    return differences
+
+
 def compiled(items, mode):
     """The job's texts or cases, their configs set to `mode` (compiled or
     not); compiled, a case steps only if it says so ("compiled")."""
@@ -181,10 +214,12 @@ def main(script, weights_path, job_path):
     np.savez(job["out"], **steps)
     costs = {name: [text_cost(script, text, fluid_weights) for text in compiled(job["texts"], mode)]
              for name, mode in modes.items()}
-    print(json.dumps({"costs": costs,
-                      "padding": padding_effect(script, job["padded"], fluid_weights),
+    padding = {name: padding_effect(script, compiled([job["padded"]], mode)[0], fluid_weights)
+               for name, mode in modes.items()}
+    print(json.dumps({"costs": costs, "padding": padding,
                       "fed": fed_batches(script, job["fed"]),
-                      "traces": keras_traces(job["fed"], fluid_weights) if script == "keras" else None}))
+                      "traces": keras_traces(job["fed"], fluid_weights) if script == "keras" else None,
+                      "fused": fused_against_keras() if script == "keras" else None}))
 
 
 if __name__ == "__main__":

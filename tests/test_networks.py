@@ -208,14 +208,16 @@ def test_todays_apis_compute_the_same_loss_as_fluid(script, batching, mode, toda
     assert today["cost"] == pytest.approx(fluid.cost, abs=1e-4 * fluid.targets)
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("script", ["paddle", "keras"])
-def test_padding_changes_neither_the_cost_nor_the_state_carried(script, todays):
+def test_padding_changes_neither_the_cost_nor_the_state_carried(script, mode, todays):
     """SENTENCES padded in one batch, and each alone: the same cost, and
-    each row's final state is its own sentence's, not the padding's. Keras
-    no longer warns that the mask is destroyed: the model takes lengths,
-    as nn.LSTM takes sequence_length."""
+    each row's final state is its own sentence's, not the padding's, as
+    each script teaches its framework and compiled (Keras's fused LSTM
+    masks as keras.layers.LSTM does). Keras no longer warns that the mask
+    is destroyed: the model takes lengths, as nn.LSTM takes sequence_length."""
     _, done = todays
-    padding = done[script]["padding"]
+    padding = done[script]["padding"][mode]
     assert padding["padded_steps"] == 4 * 8 - sum(len(words) + 1 for words in SENTENCES)
     assert padding["cost"] < 1e-5 and padding["state"] < 1e-6
     assert "Warning" not in done[script]["stderr"], done[script]["stderr"]
@@ -271,7 +273,7 @@ def run_apart(script, weights, folder):
              for mode in MODES}
     printed = json.loads(result.stdout.strip().splitlines()[-1])
     costs = {mode: dict(zip(BATCHINGS, printed["costs"][mode])) for mode in MODES}
-    return {"costs": costs, "steps": steps, "traces": printed["traces"],
+    return {"costs": costs, "steps": steps, "traces": printed["traces"], "fused": printed["fused"],
             "padding": printed["padding"], "fed": printed["fed"], "stderr": result.stderr}
 
 
@@ -378,6 +380,15 @@ def test_every_script_is_fed_the_same_batches_by_buckets(todays):
     fluid = batching.make_batches(load_data_fluid, FED, VOCAB, FED_CONFIG, FED_SEED)
     assert [[src for src, _ in batch] for batch in fluid] == [
         [row[:length] for row, length in zip(words, lengths)] for words, _, lengths in made]
+
+
+def test_keras_fused_lstm_is_keras_lstm(todays):
+    """compat.fused_lstm.LSTM, Keras's compiled path, computes what
+    keras.layers.LSTM computes from the same weights: the outputs, the final
+    state and every gradient, with a mask (a row keeps its state past its
+    end) and without, to float32 rounding."""
+    fused = todays[1]["keras"]["fused"]
+    assert fused["unmasked"] < 1e-5 and fused["masked"] < 1e-5, fused
 
 
 def test_keras_compiles_each_shape_once_and_rounding_bounds_the_shapes(todays):
