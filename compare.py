@@ -31,9 +31,9 @@ import subprocess
 import sys
 
 from config import BATCHINGS, DEFAULT_BATCHING, FRAMEWORKS, OneLineParser, build_parser
+from errors import UserError
 from ptb import corpus
 from ptb.batching import count_targets
-from ptb.errors import UserError
 from training.checkpoints import make_output_folder, refuse_other_files
 from training.errors import Terminated, run_cli, stop_handled
 from training.reports import machine_summary, read_json_lines, repo_command, versions_line

@@ -3,7 +3,7 @@
     python convert.py --checkpoint checkpoints/fluid-small --to tensorflow --out checkpoints/tf-from-fluid
 
 Reads the weights of whichever script wrote the checkpoint, maps them
-through one shared layout (trained/layout.py: gate orders, transposes, the
+through one shared layout (model_io/layout.py: gate orders, transposes, the
 stacked kernel of BasicLSTMCell, the two biases of nn.LSTM), and writes the
 same checkpoint for the other script: its last epoch and its best, with the
 metrics of every epoch, which that script loads with --resume; it prints
@@ -14,8 +14,8 @@ float32 on the way out; every other conversion is exact.
 import dataclasses
 
 from config import DEFAULT_BATCHING, FRAMEWORKS, PRESETS, Config, OneLineParser
-from trained import layout
-from trained.saved import framework_module, open_checkpoint, reading
+from model_io import layout
+from model_io.saved import framework_module, open_checkpoint, reading
 from training.checkpoints import CheckpointFolder, run_identity
 from training.errors import run_cli
 from training.reports import repo_command

@@ -11,12 +11,12 @@ Whichever script wrote the checkpoint, its framework exports it:
   keras       a SavedModel written by keras.export.ExportArchive.
 With --format onnx, that export goes through its framework's converter
 (paddle2onnx for the Paddle programs, tf2onnx for the SavedModels) to
-model.onnx, which onnxruntime runs alone (trained/onnx_export.py). Fluid's
+model.onnx, which onnxruntime runs alone (model_io/onnx_export.py). Fluid's
 LoD operators have no ONNX form: its checkpoint is refused in one line that
 gives the way round (convert.py to rnnlm_paddle.py's checkpoint, then export).
 Dropout is off, and the LSTM state is an input and an output, so that a
 server can carry it. score.py and generate.py run exports
-(trained/exported.py has the layout); nothing is written half: the export
+(model_io/exported.py has the layout); nothing is written half: the export
 is built under a temporary name and renamed into place when complete.
 """
 import dataclasses
@@ -25,10 +25,10 @@ import shutil
 import tempfile
 
 from config import OneLineParser
-from ptb.errors import UserError
-from trained import onnx_export
-from trained.exported import EXPORT_JSON, file_digests
-from trained.saved import framework_module, open_checkpoint, reading
+from errors import UserError
+from model_io import onnx_export
+from model_io.exported import EXPORT_JSON, file_digests
+from model_io.saved import framework_module, open_checkpoint, reading
 from training.checkpoints import VOCAB, make_output_folder, vocab_text, vocabulary_hash
 from training.errors import run_cli
 from training.reports import replace_file, strict_json

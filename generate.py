@@ -6,7 +6,7 @@
 
 The checkpoint is exported (export.py) into a temporary folder by a process
 of its own, and run in the framework's inference runtime
-(trained/exported.py), or with --format onnx converted to ONNX and run by
+(model_io/exported.py), or with --format onnx converted to ONNX and run by
 onnxruntime: what is sampled is what would be deployed. The model
 starts from a sentence start (<eos>), reads the prompt, then draws one word
 at a time from its next-word distribution, the LSTM state carried from word
@@ -20,11 +20,11 @@ import tempfile
 import numpy as np
 
 from config import OneLineParser, positive_float, positive_int
+from errors import UserError
 from export import FORMATS
+from model_io.exported import Exported
+from model_io.saved import open_checkpoint
 from ptb.corpus import EOS, UNK
-from ptb.errors import UserError
-from trained.exported import Exported
-from trained.saved import open_checkpoint
 from training.errors import child_error, run_cli
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -22,7 +22,7 @@ import threading
 import time
 
 from config import OneLineParser, positive_int
-from ptb.errors import UserError
+from errors import UserError
 from training.errors import run_cli
 
 # How long a stopped worker has to end on its own before it is killed.

@@ -15,9 +15,10 @@ import functools
 import load_data_fluid
 from compat.devices import paddle_uses_gpu
 from compat.paddle_fluid import GradientClipByGlobalNorm, dynamic_lstm, fc, paddle, reduce_sum
-from config import cpu_threads, learning_rate_at, parse_config
+from config import cpu_threads, evaluation_config, learning_rate_at, parse_config, trained_config
 from distributed.fluid import one_worker_only
 from ptb.batching import make_batches
+from ptb.corpus import load_corpus
 from training.errors import run_cli, stops_deferred
 from training.progress import Progress
 from training.run import Run
@@ -230,8 +231,11 @@ def train(config):
     place = choose_place(config.device)  # fails before any work if it must
     banner = f"PaddlePaddle {paddle.__version__} (Fluid static graph)"
     workers = one_worker_only()  # distributed/fluid.py says why
-    with Run(FRAMEWORK, banner, config, workers) as run:
-        trainer = build_trainer(run.config, place)
+    data = load_corpus(config.data_dir)
+    config = trained_config(config, len(data.vocab), workers.count)  # the data's vocabulary
+    eval_config = evaluation_config(config)  # one worker's batches, several workers' rows
+    with Run(FRAMEWORK, banner, config, data, workers) as run:
+        trainer = build_trainer(config, place)
         run.keep(trainer, save_checkpoint, restore_checkpoint)  # with --resume, the last epoch
 
         # 5. The double loop over epochs and mini-batches; Ctrl-C ends it, and the test follows.
@@ -242,11 +246,10 @@ def train(config):
                 #    (or, batching by chunks, the text's chunks in order).
                 batches = run.epoch_batches(load_data_fluid, epoch)
                 train_stats = run_epoch(trainer, batches, f"epoch {epoch + 1} train", training=True)
-                valid_stats = evaluate(trainer, run.data.valid, run.data.vocab, run.eval_config,
+                valid_stats = evaluate(trainer, data.valid, data.vocab, eval_config,
                                        f"epoch {epoch + 1} valid")
                 run.end_epoch(epoch, learning_rate, train_stats, valid_stats)
-        return run.test(lambda: evaluate(trainer, run.data.test, run.data.vocab, run.eval_config,
-                                         "test"))
+        return run.test(lambda: evaluate(trainer, data.test, data.vocab, eval_config, "test"))
 
 # -------------------------------------------------------------- command line
 

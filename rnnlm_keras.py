@@ -26,9 +26,10 @@ import load_data_tf
 from compat import fused_lstm
 from compat.devices import tensorflow_device
 from compat.keras3 import keras, tf
-from config import cpu_threads, learning_rate_at, parse_config
+from config import cpu_threads, evaluation_config, learning_rate_at, parse_config, trained_config
 from distributed.keras import ONE_WORKER, global_gradient, join_workers
 from ptb.batching import make_batches
+from ptb.corpus import load_corpus
 from training.errors import run_cli, stops_deferred
 from training.progress import Progress
 from training.run import Run
@@ -254,23 +255,25 @@ def train(config):
     device = choose_device(config)  # fails before any work if it must
     banner = f"Keras {keras.__version__} on TensorFlow {tf.__version__}"
     workers = join_workers()  # one, or those TF_CONFIG names
-    with Run(FRAMEWORK, banner, config, workers) as run:
-        trainer = build_trainer(run.config, device, workers)
+    data = load_corpus(config.data_dir)
+    config = trained_config(config, len(data.vocab), workers.count)  # the data's vocabulary
+    eval_config = evaluation_config(config)  # one worker's batches, several workers' rows
+    with Run(FRAMEWORK, banner, config, data, workers) as run:
+        trainer = build_trainer(config, device, workers)
         run.keep(trainer, save_checkpoint, restore_checkpoint)  # with --resume, the last epoch
 
         # 5. The double loop over epochs and mini-batches; Ctrl-C ends it, and the test follows.
         with run.stoppable():
             for epoch in run.epochs():
-                learning_rate = set_learning_rate(trainer, run.config, epoch)
+                learning_rate = set_learning_rate(trainer, config, epoch)
                 # 6. The batches: the training stream, batch_size rows of num_steps at a
                 #    time (or, batching by sentences, this epoch's shuffled sentences).
                 batches = run.epoch_batches(load_data_tf, epoch)
                 train_stats = run_epoch(trainer, batches, f"epoch {epoch + 1} train", training=True)
-                valid_stats = evaluate(trainer, run.data.valid, run.data.vocab, run.eval_config,
+                valid_stats = evaluate(trainer, data.valid, data.vocab, eval_config,
                                        f"epoch {epoch + 1} valid")
                 run.end_epoch(epoch, learning_rate, train_stats, valid_stats)
-        return run.test(lambda: evaluate(trainer, run.data.test, run.data.vocab, run.eval_config,
-                                         "test"))
+        return run.test(lambda: evaluate(trainer, data.test, data.vocab, eval_config, "test"))
 
 # -------------------------------------------------------------- command line
 

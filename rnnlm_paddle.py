@@ -17,9 +17,10 @@ import functools
 import load_data_tf
 from compat.devices import paddle_uses_gpu
 from compat.paddle_dygraph import paddle
-from config import cpu_threads, learning_rate_at, parse_config
+from config import cpu_threads, evaluation_config, learning_rate_at, parse_config, trained_config
 from distributed.paddle import ONE_WORKER, join_workers
 from ptb.batching import make_batches
+from ptb.corpus import load_corpus
 from training.errors import run_cli, stops_deferred
 from training.progress import Progress
 from training.run import Run
@@ -203,8 +204,11 @@ def train(config):
     choose_device(config)  # fails before any work if it must
     banner = f"PaddlePaddle {paddle.__version__} (dynamic graph)"
     workers = join_workers()  # one, or those paddle.distributed.launch started
-    with Run(FRAMEWORK, banner, config, workers) as run:
-        trainer = build_trainer(run.config, workers)
+    data = load_corpus(config.data_dir)
+    config = trained_config(config, len(data.vocab), workers.count)  # the data's vocabulary
+    eval_config = evaluation_config(config)  # one worker's batches, several workers' rows
+    with Run(FRAMEWORK, banner, config, data, workers) as run:
+        trainer = build_trainer(config, workers)
         run.keep(trainer, save_checkpoint, restore_checkpoint)  # with --resume, the last epoch
 
         # 5. The double loop over epochs and mini-batches; Ctrl-C ends it, and the test follows.
@@ -215,11 +219,10 @@ def train(config):
                 #    at a time (or, batching by chunks, the text's chunks in order).
                 batches = run.epoch_batches(load_data_tf, epoch)
                 train_stats = run_epoch(trainer, batches, f"epoch {epoch + 1} train", training=True)
-                valid_stats = evaluate(trainer, run.data.valid, run.data.vocab, run.eval_config,
+                valid_stats = evaluate(trainer, data.valid, data.vocab, eval_config,
                                        f"epoch {epoch + 1} valid")
                 run.end_epoch(epoch, learning_rate, train_stats, valid_stats)
-        return run.test(lambda: evaluate(trainer, run.data.test, run.data.vocab, run.eval_config,
-                                         "test"))
+        return run.test(lambda: evaluate(trainer, data.test, data.vocab, eval_config, "test"))
 
 # -------------------------------------------------------------- command line
 

@@ -9,7 +9,7 @@ batched its evaluation, so it matches that run's test perplexity; with
 from a zero state, one a line. Before the perplexity it says how many lines
 were blank (skipped) and how many words the model does not know: they are
 scored as <unk>, which is cheap to predict, so they flatter it. Imports no
-training script: only the export (trained/exported.py) and the data code.
+training script: only the export (model_io/exported.py) and the data code.
 """
 import math
 import os
@@ -18,9 +18,9 @@ import numpy as np
 
 import load_data_tf
 from config import Config, OneLineParser, evaluation_config
+from errors import UserError
+from model_io.exported import Exported
 from ptb import batching, corpus
-from ptb.errors import UserError
-from trained.exported import Exported
 from training.errors import run_cli
 from training.reports import counted
 

@@ -44,8 +44,8 @@ WARMUP_SENTENCES = 50
 def write_checkpoint(framework, model, data_dir, out):
     """A checkpoint folder of `framework`'s script at preset `model`, random
     weights, the vocabulary of `data_dir`'s training split."""
-    from trained import layout
-    from trained.saved import framework_module
+    from model_io import layout
+    from model_io.saved import framework_module
     from training.checkpoints import CheckpointFolder, run_identity
     vocab = corpus.load_corpus(data_dir).vocab
     config = Config(**{**PRESETS[model], "batching": DEFAULT_BATCHING[framework],
@@ -65,7 +65,7 @@ def score_speed(export, data_dir, repeats):
     """{words_per_sec (median of `repeats` passes), ppl} of score.py's
     perplexity() over the valid split, in the export's runtime."""
     import score
-    from trained.exported import Exported
+    from model_io.exported import Exported
     exported = Exported(export)
     sentences = corpus.to_ids(corpus.read_sentences(os.path.join(data_dir, "ptb.valid.txt")),
                               exported.vocab)

@@ -19,9 +19,9 @@ import numpy as np
 import load_data_tf
 from benchmarks import tf_tutorial
 from config import PRESETS, Config, cpu_threads, learning_rate_at
+from errors import UserError
 from ptb import corpus
 from ptb.batching import Batches, make_batches
-from ptb.errors import UserError
 from training.errors import child_error
 from training.reports import peak_memory_mb
 

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import types
 
-from ptb.errors import UserError
+from errors import UserError
 
 COMMIT = "812bc2e7e67fd61f225c47262666a2bfe871fedd"
 FOLDER = "tutorials/rnn/ptb"

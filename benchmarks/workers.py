@@ -24,9 +24,9 @@ import time
 
 import launch_tf
 from config import PRESETS, Config
+from errors import UserError
 from ptb import corpus
 from ptb.batching import count_batches, count_targets
-from ptb.errors import UserError
 from training.errors import child_error
 from training.reports import counted
 

@@ -5,7 +5,7 @@ one is one line that says what to install; `cpu` runs on the CPU even on a
 GPU machine. The framework comes in as an argument, in the mode its
 script imported it (the v1 graph or Keras 3; the legacy graph or Paddle 3).
 """
-from ptb.errors import UserError
+from errors import UserError
 
 
 def paddle_uses_gpu(paddle, device):

@@ -10,7 +10,7 @@ distributed Fluid script could not be run here, so none is shipped.
 from config import WORKERS_HELP
 from distributed.shards import paddle_launch_worker, tf_config_worker
 from distributed.workers import ONE_WORKER
-from ptb.errors import UserError
+from errors import UserError
 
 
 def one_worker_only():

@@ -24,8 +24,8 @@ import os
 
 from config import global_batch_config
 from distributed.workers import OneWorker
+from errors import UserError
 from ptb.batching import Batches, count_batches, make_batches
-from ptb.errors import UserError
 from training.errors import stops_deferred
 from training.reports import counted
 

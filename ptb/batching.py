@@ -41,8 +41,8 @@ groups (sentence_groups), Fluid unpadded, the others padded:
 """
 import numpy as np
 
+from errors import UserError
 from ptb import corpus
-from ptb.errors import UserError
 
 
 def id_stream(sentences, vocab):

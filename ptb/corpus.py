@@ -8,7 +8,7 @@ import os
 import random
 import re
 
-from ptb.errors import UserError
+from errors import UserError
 
 EOS = "<eos>"
 UNK = "<unk>"

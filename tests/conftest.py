@@ -91,7 +91,7 @@ def forked_framework(args):
 # runs TensorFlow eagerly, as Keras's process does; onnxruntime loads no
 # framework, and is checked to load none.
 RUNTIME_ZYGOTE = {"saved_model": "keras", "paddle.inference": "paddle"}
-# The runtime of each framework's native export (trained/*.py).
+# The runtime of each framework's native export (model_io/*.py).
 NATIVE_RUNTIME = {"fluid": "paddle.inference", "paddle": "paddle.inference",
                   "tensorflow": "saved_model", "keras": "saved_model"}
 

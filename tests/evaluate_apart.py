@@ -12,7 +12,7 @@ input pipeline.
 
 Paddle's dynamic graph cannot share a process with the legacy graph, nor
 Keras 3 with the v1 graph (eager execution off), and the parity tests load
-both legacy scripts. The weights go through trained/layout.py, the mapping
+both legacy scripts. The weights go through model_io/layout.py, the mapping
 convert.py uses.
 """
 import dataclasses
@@ -26,9 +26,9 @@ import numpy as np
 
 import load_data_tf
 from config import Config
+from model_io import layout
 from ptb.batching import Batches, make_batches
 from ptb.corpus import EOS
-from trained import layout
 
 
 def paddle_trainer(config, weights):
@@ -51,7 +51,7 @@ def paddle_step(config, weights, batch):
 
 def keras_trainer(config, weights):
     import rnnlm_keras
-    from trained.keras import set_weights
+    from model_io.keras import set_weights
     trainer = rnnlm_keras.build_trainer(config, rnnlm_keras.choose_device(config))
     set_weights(trainer.model, weights)
     return rnnlm_keras, trainer

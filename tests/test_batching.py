@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from config import Config
+from errors import UserError
 from ptb import batching
 from ptb.corpus import EOS
-from ptb.errors import UserError
 
 
 def test_chunks_worked_out_by_hand():

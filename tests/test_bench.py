@@ -9,7 +9,7 @@ import pytest
 import bench
 from benchmarks import speed, workers
 from config import PRESETS, Config
-from ptb.errors import UserError
+from errors import UserError
 from tests.corpora import write_grammar_corpus
 from training.progress import EpochStats
 

@@ -10,7 +10,7 @@ import pytest
 
 import compare
 from config import BATCHINGS, FRAMEWORKS
-from ptb.errors import UserError
+from errors import UserError
 from tests.conftest import ON_ONE_CPU, REPO, read_scalars
 from tests.readme_commands import FEWER_SCRIPTS
 from training.errors import run_cli

@@ -1,8 +1,8 @@
 import pytest
 
+from errors import UserError
 from ptb import batching, corpus
 from ptb.corpus import EOS, UNK
-from ptb.errors import UserError
 from tests.corpora import write_split
 
 

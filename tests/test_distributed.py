@@ -18,12 +18,12 @@ import load_data_tf
 from benchmarks.workers import command
 from config import Config, global_batch_config
 from distributed.shards import Workers, shares
+from model_io import layout
+from model_io.saved import open_checkpoint
 from ptb import corpus
 from ptb.batching import count_batches
 from tests.conftest import EAGER_STEP, ON_ONE_CPU, REPO, made_once, run_command, train_runs
 from tests.corpora import write_grammar_corpus
-from trained import layout
-from trained.saved import open_checkpoint
 
 BATCH = 7  # each worker's; 2 workers make global batches of 14
 # Corpora whose training splits batch into global batches of 14 rows or

@@ -19,8 +19,8 @@ import rnnlm_fluid
 import rnnlm_tensorflow
 from compat.paddle_fluid import paddle
 from compat.tf_v1 import tf
+from errors import UserError
 from ptb import batching, corpus
-from ptb.errors import UserError
 from tests.conftest import EAGER_STEP, ON_ONE_CPU, REPO, one_line_error, tried_runs
 from tests.corpora import write_grammar_corpus, write_split
 from tests.interrupting import calls_finished_before_the_stop

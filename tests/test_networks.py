@@ -12,12 +12,12 @@ import rnnlm_fluid
 import rnnlm_tensorflow
 from compat.paddle_fluid import paddle
 from config import Config
+from model_io import layout
 from ptb import batching
 from ptb.batching import Batches, count_targets
 from ptb.corpus import EOS
 from tests.conftest import computed_once, run_command
 from tests.evaluate_apart import one_batch
-from trained import layout
 
 VOCAB = {EOS: 0, **{f"w{i}": i for i in range(1, 12)}}
 SENTENCES = [[1, 2, 3, 4, 5], [6, 7], [8], [9, 10, 11, 1, 2, 3, 4]]
@@ -165,7 +165,7 @@ def test_both_frameworks_compute_the_same_loss(batching, mode):
     Paddle splits a layer into fc weights [input, 4H] and the lstm operator's
     recurrent weights [H, 4H] and bias [1, 4H]; BasicLSTMCell stacks input and
     recurrent rows into one kernel [input + H, 4H] with a bias [4H], gates in
-    another order (trained/layout.py, which convert.py uses), and adds
+    another order (model_io/layout.py, which convert.py uses), and adds
     forget_bias (0.0 here) to the forget gate.
     Batching by sentences, TensorFlow pads the 2-, 6- and 8-target sentences
     of a batch to 8 steps where Fluid does not: the padding must not count.

@@ -22,7 +22,8 @@ import generate as generate_py
 import score
 from benchmarks import scoring
 from config import FRAMEWORKS
-from ptb.errors import UserError
+from errors import UserError
+from model_io.exported import Exported
 from tests.conftest import (
     IN_PROCESS,
     ON_ONE_CPU,
@@ -35,7 +36,6 @@ from tests.conftest import (
     succeeded,
     train_script,
 )
-from trained.exported import Exported
 from training.checkpoints import CheckpointFolder, best_epoch
 
 # Scripts in the order convert.py carries a checkpoint around the circle.

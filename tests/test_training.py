@@ -9,8 +9,8 @@ import pytest
 
 import rnnlm_fluid
 import rnnlm_tensorflow
+from errors import UserError
 from ptb import batching, corpus
-from ptb.errors import UserError
 from tests.conftest import (
     EAGER_STEP,
     ON_ONE_CPU,

@@ -24,7 +24,7 @@ import re
 import shutil
 
 from compat.error_text import first_line
-from ptb.errors import UserError
+from errors import UserError
 from training.errors import stops_deferred
 from training.reports import replace_file, strict_json
 

@@ -4,7 +4,7 @@ import os
 import signal
 import sys
 
-from ptb.errors import UserError
+from errors import UserError
 
 
 class Terminated(KeyboardInterrupt):

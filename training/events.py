@@ -23,7 +23,7 @@ import time
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
 
-from ptb.errors import UserError
+from errors import UserError
 
 FLUSH_SECONDS = 2.0  # how stale a live TensorBoard may be
 

@@ -4,8 +4,8 @@ import math
 import sys
 import time
 
+from errors import UserError
 from ptb.batching import Batches
-from ptb.errors import UserError
 from training.errors import raise_missed_stop
 from training.events import NO_EVENTS
 

@@ -7,7 +7,7 @@ import platform
 import resource
 import shlex
 
-from ptb.errors import UserError
+from errors import UserError
 
 
 class MetricsLog:

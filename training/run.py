@@ -3,16 +3,23 @@
 Each script hands a Run its framework's pieces and keeps the steps that
 teach; the Run does the rest, the same way in all four:
 
-    with Run(FRAMEWORK, banner, config, workers) as run:    # the data, the folder held
-        trainer = build_trainer(run.config, device, workers)
+    data = load_corpus(config.data_dir)
+    config = trained_config(config, len(data.vocab), workers.count)
+    eval_config = evaluation_config(config)
+    with Run(FRAMEWORK, banner, config, data, workers) as run:  # the folder held
+        trainer = build_trainer(config, device, workers)
         run.keep(trainer, save_checkpoint, restore_checkpoint)  # --resume restores here
         with run.stoppable():                                # Ctrl-C ends the training
             for epoch in run.epochs():
                 learning_rate = set_learning_rate(trainer, config, epoch)
                 train_stats = run_epoch(trainer, run.epoch_batches(loader, epoch), label, True)
-                valid_stats = evaluate(trainer, run.data.valid, ..., run.eval_config, label)
+                valid_stats = evaluate(trainer, data.valid, ..., eval_config, label)
                 run.end_epoch(epoch, learning_rate, train_stats, valid_stats)  # saved, reported
-        return run.test(lambda: evaluate(trainer, run.data.test, ...))
+        return run.test(lambda: evaluate(trainer, data.test, ...))
+
+The Run changes nothing it is given: the script makes the config it trains
+with (trained_config) and passes it, and a Run's state is its own (the
+epochs done, a stop, the folder it holds).
 
 The checkpoint folder stays locked until the block ends: the best epoch is
 restored from it and tested inside the lock (docs/faults-and-recovery.md).
@@ -23,10 +30,9 @@ import os
 import sys
 
 from compat.error_text import first_line
-from config import describe, evaluation_config, trained_config
-from ptb import corpus
+from config import describe
+from errors import UserError
 from ptb.batching import check_batch_size, describe_data
-from ptb.errors import UserError
 from training.checkpoints import CheckpointFolder, run_identity
 from training.errors import describe_stop, stop_handled, stops_deferred
 from training.events import event_log
@@ -37,19 +43,16 @@ from training.reports import MetricsLog, epoch_record, report_epoch, report_test
 class Run:
     """One run of a training script: see the module's docstring.
 
-    config: the config with the data's vocab_size and the workers; eval_config:
-    the config to evaluate with; data: the ptb.corpus.Corpus.
+    config: the config it trains with (config.trained_config's); data: the
+    ptb.corpus.Corpus; workers: distributed/workers.py's.
     """
 
-    def __init__(self, framework, banner, config, workers):
+    def __init__(self, framework, banner, config, data, workers):
         self.framework, self.banner, self.workers = framework, banner, workers
-        self.data = corpus.load_corpus(config.data_dir)
-        self.config = trained_config(config, len(self.data.vocab), workers.count)
-        self.eval_config = evaluation_config(self.config)
-        check_batch_size(self.data.train, self.config)
-        self.checkpoints = CheckpointFolder(config.save_dir,
-                                            run_identity(framework, self.config, self.data.vocab),
-                                            dataclasses.asdict(self.config), self.data.vocab)
+        self.config, self.data = config, data
+        check_batch_size(data.train, config)
+        self.checkpoints = CheckpointFolder(config.save_dir, run_identity(framework, config, data.vocab),
+                                            dataclasses.asdict(config), data.vocab)
         # Worker 0 alone reports and saves.
         self.metrics = MetricsLog(config.metrics_file if workers.rank == 0 else "")
         self.events = event_log(config.logdir if workers.rank == 0 else "")

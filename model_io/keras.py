@@ -2,7 +2,7 @@
 the export as a SavedModel by keras.export.ExportArchive."""
 import rnnlm_keras
 from compat.keras3 import keras, tf
-from trained import layout
+from model_io import layout
 
 SUFFIX = layout.SUFFIX["keras"]
 LSTM_PARTS = layout.KERAS_LSTM_PARTS

@@ -1,4 +1,4 @@
-"""A native export (trained/exported.py's layout) converted to ONNX by its
+"""A native export (model_io/exported.py's layout) converted to ONNX by its
 framework's own converter: paddle2onnx for paddle.inference's programs,
 tf2onnx for SavedModels.
 
@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 
-from ptb.errors import UserError
+from errors import UserError
 
 OPSET = 17  # what both converters were checked with on this stack
 MODEL = "model.onnx"

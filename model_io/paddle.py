@@ -3,7 +3,7 @@ the export by paddle.jit.save for the paddle.inference predictor."""
 
 import rnnlm_paddle
 from compat.paddle_dygraph import paddle
-from trained import layout
+from model_io import layout
 
 SUFFIX = layout.SUFFIX["paddle"]
 

@@ -6,7 +6,7 @@ import numpy as np
 
 import rnnlm_fluid
 from compat.paddle_fluid import paddle
-from trained import layout
+from model_io import layout
 
 
 def write_checkpoint(config, weights, path):

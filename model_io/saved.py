@@ -5,7 +5,7 @@ import importlib
 import os
 
 from config import Config
-from ptb.errors import UserError
+from errors import UserError
 from training.checkpoints import MARKER, VOCAB, CheckpointFolder, best_epoch, vocabulary_hash
 
 Saved = collections.namedtuple("Saved", "folder framework config vocab epoch")
@@ -46,9 +46,9 @@ def read_vocab(path, expected_hash):
 
 
 def framework_module(framework):
-    """trained.FRAMEWORK: the code that uses that script's checkpoints.
+    """model_io.FRAMEWORK: the code that uses that script's checkpoints.
     Importing it loads the framework, in the mode that script runs it."""
-    return importlib.import_module(f"trained.{framework}")
+    return importlib.import_module(f"model_io.{framework}")
 
 
 def reading(saved):

@@ -19,8 +19,8 @@ import warnings
 
 import numpy as np
 
-from ptb.errors import UserError
-from trained.saved import read_vocab
+from errors import UserError
+from model_io.saved import read_vocab
 from training.checkpoints import VOCAB
 from training.errors import stops_deferred
 from training.state import last_rows

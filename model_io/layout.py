@@ -23,7 +23,7 @@ import re
 import h5py
 import numpy as np
 
-from ptb.errors import UserError
+from errors import UserError
 
 GATES = "ifco"  # input, forget, candidate (c), output
 FLUID_GATES = "cifo"

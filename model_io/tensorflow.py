@@ -4,7 +4,7 @@ import dataclasses
 
 import rnnlm_tensorflow
 from compat.tf_v1 import tf
-from trained import layout
+from model_io import layout
 
 
 def write_checkpoint(config, weights, path):

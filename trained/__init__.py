@@ -1,1 +1,0 @@
-"""A trained checkpoint in use: its export, and its weights in another script's layout."""
