@@ -1,7 +1,8 @@
 """Train an LSTM language model on PTB with Paddle 3's dynamic graph.
 
 Today's Paddle as its users write it: an nn.Layer of nn.Embedding, nn.LSTM
-and nn.Linear, run eagerly in the default IR. Sentences go in padded to the
+and nn.Linear (compat's, its bias inside the matrix product, as Fluid's fc),
+run eagerly in the default IR. Sentences go in padded to the
 longest of each batch, with `sequence_length`, the padding masked out of the
 loss; --batching chunks feeds the text's fixed-length chunks and carries the
 LSTM state from one batch to the next through `initial_states`. The batches
@@ -16,7 +17,7 @@ import functools
 
 import load_data_tf
 from compat.devices import paddle_uses_gpu
-from compat.paddle_dygraph import paddle
+from compat.paddle_dygraph import Linear, paddle
 from config import cpu_threads, evaluation_config, learning_rate_at, parse_config, trained_config
 from distributed.paddle import ONE_WORKER, join_workers
 from ptb.batching import make_batches
@@ -49,8 +50,8 @@ class LanguageModel(nn.Layer):
                             dropout=1 - config.keep_prob, weight_ih_attr=uniform,
                             weight_hh_attr=uniform, bias_ih_attr=zero, bias_hh_attr=zero)
         self.dropout = nn.Dropout(1 - config.keep_prob)  # upscales in training, as Fluid's
-        self.softmax = nn.Linear(config.hidden_size, config.vocab_size, weight_attr=uniform,
-                                 bias_attr=uniform)
+        self.softmax = Linear(config.hidden_size, config.vocab_size, weight_attr=uniform,
+                              bias_attr=uniform)
 
     def forward(self, current_word, state=None, lengths=None):
         """Logits [batch, steps, vocab] and the final (hidden, cell), each

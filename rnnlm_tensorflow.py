@@ -120,7 +120,9 @@ def add_optimizer(config, loss):
     grads, _ = tf.clip_by_global_norm(global_gradient(grads, config.max_grad_norm),
                                       config.max_grad_norm)
     optimizer = tf.train.GradientDescentOptimizer(learning_rate)
-    train_op = optimizer.apply_gradients(zip(grads, params))
+    # The gradient is the global batch's already (global_gradient): several
+    # workers apply it as it is, not summed over them again.
+    train_op = optimizer.apply_gradients(zip(grads, params), skip_gradients_aggregation=True)
     return Optimizer(train_op, new_learning_rate, tf.assign(learning_rate, new_learning_rate))
 
 

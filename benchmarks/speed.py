@@ -406,22 +406,26 @@ def timings(runs, batches, training, args):
     Warmed on every shape, a compiled path is timed as it runs once it has
     compiled them all, as in every epoch after the first; what compiling
     costs, and how often, experiments/compilations.py measures."""
+    warmup = batches[:args.warmup] + first_of_each_shape(batches[args.warmup:])
     for run in runs:
-        run(batches[:args.warmup], training)
-        for batch in one_of_each_shape(batches[args.warmup:]):
-            run([batch], training)  # alone, as a stretch: from zero state
+        run(warmup, training)
     starts = range(args.warmup, args.warmup + args.repeats * args.batches, args.batches)
     last_start = max(len(batches) - args.batches, 0)
     stretches = [batches[start % (last_start + 1):][:args.batches] for start in starts]
     return list(zip(*([run(stretch, training) for run in runs] for stretch in stretches)))
 
 
-def one_of_each_shape(batches):
-    """The first batch of each padded shape (rows, steps) among `batches`;
-    none of Fluid's, whose LoD tensors no compiler specialises to a shape."""
+def first_of_each_shape(batches):
+    """The first batch of each padded shape (rows, steps) among `batches`,
+    in their order: chunks end with the stream's shorter chunk and then the
+    one-row tail, which continues its state as in an epoch. None of
+    Fluid's, whose LoD tensors no compiler specialises to a shape."""
     if batch_shapes(batches) is None:
         return []
-    return list({batch[0].shape: batch for batch in reversed(batches)}.values())
+    firsts = {}
+    for batch in batches:
+        firsts.setdefault(batch[0].shape, batch)
+    return list(firsts.values())
 
 
 def median(timings):

@@ -161,11 +161,10 @@ def epochs(script, batching, workers, model, data_dir, runs=1):
 
 
 # All-reduces of the whole gradient a step, by engine: TensorFlow's two sum it
-# once to clip it (distributed/shards.py: tensorflow_global_gradient) and once
-# more in the optimizer (a v1 optimizer's apply_gradients, Keras 3's
-# _all_reduce_sum_gradients, both in a replica context); Paddle's DataParallel
-# once, during backward().
-ALL_REDUCES_A_STEP = {"tensorflow": 2, "keras": 2, "paddle": 1}
+# once, to clip it (distributed/shards.py: tensorflow_global_gradient), and
+# their optimizers apply it as it is; Paddle's DataParallel once, during
+# backward().
+ALL_REDUCES_A_STEP = {"tensorflow": 1, "keras": 1, "paddle": 1}
 
 
 def targets_a_step(batching, config, data):

@@ -1,9 +1,9 @@
 """Paddle 3 as its users write it today: the dynamic graph in the default IR.
 
 Import Paddle as `from compat.paddle_dygraph import paddle`. Nothing here
-changes what Paddle does; it only selects MKL's fast kernels on AMD CPUs
-before Paddle loads, and quiets its start-up notices and a warning of its
-own compiler's. No legacy flag: a
+changes what Paddle computes; it selects MKL's fast kernels on AMD CPUs
+before Paddle loads, quiets its start-up notices and a warning of its own
+compiler's, and gives nn.Linear's bias a faster way in (Linear). No legacy flag: a
 process that has imported compat.paddle_fluid cannot use this module, and
 one started by such a process drops the flag it inherited.
 """
@@ -43,3 +43,19 @@ def init_parallel_env():
         except BaseException:
             sys.__stderr__.write(printed.getvalue())
             raise
+
+
+class Linear(paddle.nn.Linear):
+    """nn.Linear, its bias added inside the matrix product: [x, 1] @ [W; b].
+
+    The same parameters (weight [in, out], bias [out]) and the same outputs,
+    as compat.paddle_fluid.fc computes Fluid's: Paddle 3.3.1's CPU kernels
+    for adding the bias to [words, vocab] logits, and for its gradient,
+    took 18% of the operator time of a training step at `small`
+    (docs/paddle-3.3.1.md); inside the product the bias is one more row.
+    """
+
+    def forward(self, x):
+        ones = paddle.ones_like(x[..., :1])
+        weight_and_bias = paddle.concat([self.weight, self.bias.unsqueeze(0)], 0)
+        return paddle.matmul(paddle.concat([x, ones], -1), weight_and_bias)

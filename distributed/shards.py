@@ -66,9 +66,10 @@ def tensorflow_global_gradient(tf, grads, max_grad_norm):
     """For TensorFlow's two engines (`tf` in the mode of either), in the
     replica context the step is built in: of one replica, `grads` as they
     are; of several workers, their mean gradient, the global batch's,
-    clipped, then divided by the workers, as a v1 or a Keras optimizer in a
-    replica context sums the replicas' gradients again (its own clipping of
-    this part, if any, then leaves it as it is)."""
+    clipped. It is the step's one all-reduce: the optimizer applies it
+    without summing it over the replicas again (a v1 optimizer told
+    skip_gradients_aggregation, Keras's as distributed/keras.py sets it up),
+    and its own clipping, if any, leaves it as it is."""
     context = tf.distribute.get_replica_context()
     count = context.num_replicas_in_sync
     if count == 1:
@@ -76,7 +77,7 @@ def tensorflow_global_gradient(tf, grads, max_grad_norm):
     # Dense, to be summed over the workers (the v1 embedding's is sparse).
     summed = tensorflow_all_reduce_sum(tf, [tf.convert_to_tensor(grad) for grad in grads])
     clipped, _ = tf.clip_by_global_norm([grad / count for grad in summed], max_grad_norm)
-    return [grad / count for grad in clipped]
+    return clipped
 
 
 def tensorflow_all_reduce_sum(tf, values):

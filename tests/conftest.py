@@ -52,21 +52,22 @@ EAGER_STEP = ["--no-compile"]
 RESUMED = "sentences-resumed"
 
 
-def run_command(*args, timeout=300, **options):
-    """`python ARGS` in the repository's folder; the finished process. A
-    training script's run (or tests/evaluate_apart.py's), export.py's of a
-    checkpoint and score.py's of a native export are forked from a zygote
-    that has imported their framework already (tests/zygote.py)."""
+def run_command(*args, timeout=300, cwd=REPO, **options):
+    """`python ARGS` in the folder `cwd` (the repository's, or a copy of
+    it); the finished process. A training script's run (or
+    tests/evaluate_apart.py's), export.py's of a checkpoint and score.py's
+    of a native export are forked from a zygote that has imported their
+    framework already (tests/zygote.py)."""
     args = list(map(str, args))
-    framework = forked_framework(args)
+    framework = forked_framework(args, cwd)
     if framework and not options:
-        return forked_run(framework, args, timeout)
-    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
+        return forked_run(framework, args, timeout, cwd)
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, **options)
 
 
-def forked_framework(args):
-    """The framework whose zygote can run `python ARGS`, or None."""
+def forked_framework(args, cwd):
+    """The framework whose zygote can run `python ARGS` in `cwd`, or None."""
     script = re.fullmatch(r"rnnlm_(\w+)\.py", args[0])
     if script and script.group(1) in FRAMEWORKS:
         return script.group(1)
@@ -75,14 +76,14 @@ def forked_framework(args):
     if args[:2] == ["experiments/compilations.py", "--one"]:
         return args[2]
     if args[0] == "export.py" and "--checkpoint" in args:
-        return checkpoint_framework(args)
+        return checkpoint_framework(args, cwd)
     if args[0] == "generate.py" and "--format" not in args:
         # It samples through the checkpoint's native export (its export.py
         # runs in a process of its own).
-        framework = checkpoint_framework(args)
+        framework = checkpoint_framework(args, cwd)
         return framework and RUNTIME_ZYGOTE[NATIVE_RUNTIME[framework]]
     if args[0] == "score.py":
-        meta = read_json(os.path.join(args[1], "export.json"))
+        meta = read_json(os.path.join(cwd, args[1], "export.json"))
         return meta and RUNTIME_ZYGOTE.get(meta["runtime"])
     return None
 
@@ -96,9 +97,10 @@ NATIVE_RUNTIME = {"fluid": "paddle.inference", "paddle": "paddle.inference",
                   "tensorflow": "saved_model", "keras": "saved_model"}
 
 
-def checkpoint_framework(args):
-    """The framework of the checkpoint that ARGS' --checkpoint names, or None."""
-    marker = read_json(os.path.join(args[args.index("--checkpoint") + 1], "checkpoint.json"))
+def checkpoint_framework(args, cwd):
+    """The framework of the checkpoint that ARGS' --checkpoint names (from
+    `cwd`), or None."""
+    marker = read_json(os.path.join(cwd, args[args.index("--checkpoint") + 1], "checkpoint.json"))
     return marker and marker["identity"]["framework"]
 
 
@@ -114,8 +116,8 @@ def read_json(path):
 _zygotes = {}
 
 
-def forked_run(framework, args, timeout):
-    """`python ARGS`, a child of this process's zygote for `framework`."""
+def forked_run(framework, args, timeout, cwd):
+    """`python ARGS` in `cwd`, a child of this process's zygote for `framework`."""
     zygote = _zygotes.get(framework)
     if zygote is None or zygote.poll() is not None:
         zygote = _zygotes[framework] = subprocess.Popen(
@@ -123,7 +125,7 @@ def forked_run(framework, args, timeout):
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as folder:
         out, err = os.path.join(folder, "stdout"), os.path.join(folder, "stderr")
-        zygote.stdin.write(json.dumps(dict(argv=args, cwd=REPO, stdout=out, stderr=err)) + "\n")
+        zygote.stdin.write(json.dumps(dict(argv=args, cwd=str(cwd), stdout=out, stderr=err)) + "\n")
         zygote.stdin.flush()
         pid = json.loads(zygote.stdout.readline())["pid"]
         if not select.select([zygote.stdout], [], [], timeout)[0]:
@@ -280,8 +282,10 @@ def trained(tmp_path_factory, grammar_corpus):
 def readme_runs(tmp_path_factory):
     """(the repository copy, the runs) of README's commands, each run as
     written in that copy, once per session (tests/readme_commands.py)."""
+    def python(args, cwd):
+        return run_command(*args, cwd=cwd, timeout=900)
     folder = made_once(tmp_path_factory, "readme",
-                       lambda into: readme_commands.run_all(REPO, into))
+                       lambda into: readme_commands.run_all(REPO, into, python))
     return folder / "repo", readme_commands.read_runs(folder)
 
 

@@ -12,7 +12,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sys
 import tarfile
 
 from tests.corpora import write_grammar_corpus
@@ -83,9 +82,10 @@ def copy_of_repository(repo, into):
 
 
 def argv_here(command, repo):
-    """The argument list that runs README's command in `repo`, or None where
-    the test stands in for it: the venv is this interpreter (its packages
-    checked against the pins), and the test command is this run's."""
+    """The argument list that runs README's command in `repo` (a `python`
+    command's without the interpreter), or None where the test stands in
+    for it: the venv is this interpreter (its packages checked against the
+    pins), and the test command is this run's."""
     words = shlex.split(command)
     if words[:3] == ["python3", "-m", "venv"]:
         return None
@@ -100,12 +100,14 @@ def argv_here(command, repo):
     if "--scripts" in words:
         words[words.index("--scripts") + 1] = FEWER_SCRIPTS
     fewer = FEWER_SEEDS if "--seeds" in words else []
-    return [sys.executable, *words[1:], *(TINY if trains else []), *fewer]
+    return [*words[1:], *(TINY if trains else []), *fewer]
 
 
-def run_all(original, folder):
+def run_all(original, folder, python):
     """Run every README command of the repository `original` in a copy of it
-    in folder/repo; each one's command, exit code and output in folder/runs.json."""
+    in folder/repo, a `python` command by python(args, cwd) (this
+    interpreter, tests/conftest.py: run_command); each one's command, exit
+    code and output in folder/runs.json."""
     repo = copy_of_repository(original, folder / "repo")
     archive, md5 = ptb_archive(folder)
     env = dict(os.environ, PTB_URL=archive.as_uri(), PTB_MD5=md5)
@@ -113,11 +115,15 @@ def run_all(original, folder):
     for command in readme_commands(repo):
         for variant in variants(command):
             argv = argv_here(variant, repo)
-            if argv is not None:
+            if argv is None:
+                continue
+            if variant.startswith("sh "):
                 done = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True,
                                       timeout=900)
-                runs.append(dict(command=variant, returncode=done.returncode,
-                                 stdout=done.stdout, stderr=done.stderr))
+            else:
+                done = python(argv, repo)
+            runs.append(dict(command=variant, returncode=done.returncode,
+                             stdout=done.stdout, stderr=done.stderr))
     (folder / RUNS).write_text(json.dumps(runs))
 
 
