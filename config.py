@@ -91,8 +91,12 @@ WORKERS_HELP = {
 
 
 def cpu_threads(config):
-    """The CPU threads each framework's math should use."""
-    return config.threads or os.cpu_count() or 1
+    """The CPU threads each framework's math should use: --threads, or one
+    for each core this process may run on (a launcher may have bound it to
+    some of them)."""
+    if config.threads:
+        return config.threads
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def learning_rate_at(config, epoch):

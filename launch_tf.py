@@ -12,6 +12,7 @@ Ctrl-C and SIGTERM are passed on to every worker, and the run ends as one
 worker's would: worker 0 tests the model first.
 """
 import argparse
+import functools
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ import threading
 import time
 
 from config import OneLineParser, positive_int
+from distributed.shards import core_shares
 from errors import UserError
 from training.errors import run_cli
 
@@ -50,13 +52,17 @@ def free_ports(count):
 
 
 def start_workers(script, args, count):
-    """The workers, started. Worker 0's stdout is this one's (the epoch lines
-    and the progress bar); the others' is dropped, as it says what worker 0
-    says. Every worker's stderr comes through a Relay."""
+    """The workers, started, each bound to its share of this machine's cores
+    (distributed/shards.py: core_shares). Worker 0's stdout is this one's (the epoch lines and the
+    progress bar); the others' is dropped, as it says what worker 0 says.
+    Every worker's stderr comes through a Relay."""
     here = os.path.dirname(os.path.abspath(__file__))
+    shares = core_shares(count)
     return [subprocess.Popen([sys.executable, os.path.join(here, script), *args], env=env,
                              stdout=None if index == 0 else subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True, errors="replace")
+                             stderr=subprocess.PIPE, text=True, errors="replace",
+                             preexec_fn=shares and functools.partial(os.sched_setaffinity, 0,
+                                                                     shares[index]))
             for index, env in enumerate(worker_environments(count))]
 
 

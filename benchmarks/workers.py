@@ -13,6 +13,7 @@ NVLink, and where that stops the scaling, against the step time of one GPU
 in TensorFlow's PTB tutorial (docs/more-than-one-worker.md says how).
 """
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -24,6 +25,7 @@ import time
 
 import launch_tf
 from config import PRESETS, Config
+from distributed.shards import core_shares
 from errors import UserError
 from ptb import corpus
 from ptb.batching import count_batches, count_targets
@@ -107,21 +109,28 @@ def all_reduce_seconds(engine, config, vocab_size, workers):
     (benchmarks/all_reduce.py)."""
     args = [engine, str(config.hidden_size), str(config.num_layers), str(vocab_size)]
     with tempfile.TemporaryDirectory() as folder:
+        cores = None
         if engine == "paddle":
             commands = [(paddle_launch(workers, folder, PROBE, args), None)]
         else:  # each worker as launch_tf.py starts it
             commands = [([sys.executable, PROBE, *args], env)
                         for env in launch_tf.worker_environments(workers)]
-        output = run_together(commands, f"{engine}'s all-reduce on {counted(workers, 'worker')}")[0]
+            cores = core_shares(workers)
+        output = run_together(commands, f"{engine}'s all-reduce on {counted(workers, 'worker')}",
+                              cores)[0]
         return json.loads(output.strip().splitlines()[-1])
 
 
-def run_together(commands, what):
-    """Start every (argv, environment or None) at once, and wait for all:
-    their outputs, or one line if one failed (the others stopped)."""
+def run_together(commands, what, cores=None):
+    """Start every (argv, environment or None) at once, each bound to its
+    cores if given, and wait for all: their outputs, or one line if one
+    failed (the others stopped)."""
     outputs = [tempfile.TemporaryFile("w+") for _ in commands]
+    binds = [cores and functools.partial(os.sched_setaffinity, 0, cores[index])
+             for index in range(len(commands))]
     started = [subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                text=True) for (argv, env), out in zip(commands, outputs)]
+                                text=True, preexec_fn=bind)
+               for (argv, env), out, bind in zip(commands, outputs, binds)]
     try:
         while (any(process.poll() is None for process in started)
                and not any(process.poll() for process in started)):  # until all end, or one fails
@@ -144,7 +153,9 @@ def run_together(commands, what):
 
 def epochs(script, batching, workers, model, data_dir, runs=1):
     """Worker 0's metrics line of one epoch of `model` on `workers` workers,
-    for each of `runs` such runs started at once."""
+    for each of `runs` such runs started at once: several one-worker runs
+    of a TensorFlow engine bound to their share of the cores, as
+    launch_tf.py binds its workers (Paddle's launcher binds none)."""
     with tempfile.TemporaryDirectory() as folder:
         places = [os.path.join(folder, str(run)) for run in range(runs)]
         commands = [(command(script, workers, [
@@ -152,19 +163,13 @@ def epochs(script, batching, workers, model, data_dir, runs=1):
             "--threads", "1", "--device", "cpu", "--save_dir", os.path.join(place, "ck"),
             "--metrics_file", os.path.join(place, "metrics.jsonl")], os.path.join(place, "logs")),
             None) for place in places]
-        run_together(commands, f"{script} on {counted(workers, 'worker')}")
+        cores = core_shares(runs) if runs > 1 and script != "paddle" else None
+        run_together(commands, f"{script} on {counted(workers, 'worker')}", cores)
         lines = []
         for place in places:
             with open(os.path.join(place, "metrics.jsonl"), encoding="utf-8") as metrics:
                 lines.append(json.loads(metrics.readline()))
         return lines
-
-
-# All-reduces of the whole gradient a step, by engine: TensorFlow's two sum it
-# once, to clip it (distributed/shards.py: tensorflow_global_gradient), and
-# their optimizers apply it as it is; Paddle's DataParallel once, during
-# backward().
-ALL_REDUCES_A_STEP = {"tensorflow": 1, "keras": 1, "paddle": 1}
 
 
 def targets_a_step(batching, config, data):
@@ -178,12 +183,15 @@ def scaling_table(runs, models, workers, data_dir):
     `workers`, each printed as it is done; with where the step's time goes
     and the speed-up that predicts (docs/more-than-one-worker.md): a step's
     compute (1 worker's, alone and beside as many lone workers as the run
-    has), and the engine's all-reduces of the whole gradient; and the
-    all-reduce of each gradient, once per engine and preset."""
+    has), and the all-reduce of the whole gradient, which every engine does
+    once a step (TensorFlow's two to clip it, distributed/shards.py:
+    tensorflow_global_gradient, and their optimizers apply it as it is;
+    Paddle's DataParallel during backward()); and the all-reduce of each
+    gradient, once per engine and preset."""
     data = corpus.load_corpus(data_dir)
     rows = ["| script | model | batching | 1 worker, words/s | "
             f"{counted(workers, 'worker')}, words/s | speed-up | 1 worker's step, alone and "
-            f"beside {workers - 1} more | all-reduces a step | predicted speed-up | "
+            f"beside {workers - 1} more | all-reduce a step | predicted speed-up | "
             f"valid ppl, 1 / {workers} |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     breakdown = {}
@@ -200,13 +208,12 @@ def scaling_table(runs, models, workers, data_dir):
             targets = targets_a_step(batching, config, data)
             step = targets / one["words_per_sec"]
             shared = targets / statistics.mean(line["words_per_sec"] for line in beside)
-            reduces = ALL_REDUCES_A_STEP[script] * breakdown[script, model]["all"]
+            reduce = breakdown[script, model]["all"]
             rows.append(f"| {script} | {model} | {one['batching']} | {one['words_per_sec']:,.0f} | "
                         f"{many['words_per_sec']:,.0f} | "
                         f"{many['words_per_sec'] / one['words_per_sec']:.2f} | "
                         f"{step * 1e3:.1f} ms, {shared * 1e3:.1f} ms | "
-                        f"{ALL_REDUCES_A_STEP[script]} x {breakdown[script, model]['all'] * 1e3:.1f} ms | "
-                        f"{workers * step / (shared + reduces):.2f} | "
+                        f"{reduce * 1e3:.1f} ms | {workers * step / (shared + reduce):.2f} | "
                         f"{one['valid_ppl']:.1f} / {many['valid_ppl']:.1f} |")
             print(rows[-1], flush=True)
     return "\n".join(rows) + "\n\n" + all_reduce_table(breakdown, len(data.vocab), workers)

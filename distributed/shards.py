@@ -1,4 +1,4 @@
-"""Which worker this process is, and its share of every batch: framework-free.
+"""Which worker this process is, its share of every batch and of the cores: framework-free.
 
 With N workers and --batch_size B, each step takes one global batch of N x B
 rows, batched exactly as one worker with --batch_size N x B would batch it,
@@ -103,6 +103,25 @@ def shares(batches, batch_size, rank, count):
             longest = int(part[2].max())
             part = (part[0][:, :longest], part[1][:, :longest], part[2])
         yield part
+
+
+def core_shares(count, cores=None):
+    """The cores each of `count` workers is bound to: this process's cores
+    split into `count` runs, one each if there are fewer; None where the
+    system cannot bind a process (not Linux).
+
+    Unbound, two one-thread TensorFlow v1 workers on 2 cores each trained at
+    0.6x the speed of one alone, their threads moving between the two cores;
+    bound, at its speed (docs/more-than-one-worker.md). launch_tf.py binds
+    its workers so; Paddle's launcher does not, and Paddle's hardly slows."""
+    if cores is None:
+        if not hasattr(os, "sched_getaffinity"):
+            return None
+        cores = sorted(os.sched_getaffinity(0))
+    if count >= len(cores):
+        return [{cores[index % len(cores)]} for index in range(count)]
+    return [set(cores[index * len(cores) // count:(index + 1) * len(cores) // count])
+            for index in range(count)]
 
 
 def tf_config_worker():

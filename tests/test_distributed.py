@@ -17,7 +17,7 @@ import pytest
 import load_data_tf
 from benchmarks.workers import command
 from config import Config, global_batch_config
-from distributed.shards import Workers, shares
+from distributed.shards import Workers, core_shares, shares
 from model_io import layout
 from model_io.saved import open_checkpoint
 from ptb import corpus
@@ -57,6 +57,15 @@ def test_each_worker_takes_its_rows_and_the_tail_is_dropped():
     last = list(shares(batches, batch_size=2, rank=1, count=2))
     assert [part[0].tolist() for part in first] == [[[0, 1, 2], [3, 4, 5]]]
     assert [part[0].tolist() for part in last] == [[[6, 7, 8], [9, 10, 11]]]
+
+
+def test_each_local_worker_is_bound_to_its_share_of_the_cores():
+    """launch_tf.py binds each worker to a run of the cores it may use, one
+    core each when there are fewer cores than workers."""
+    assert core_shares(2, [0, 1]) == [{0}, {1}]
+    assert core_shares(2, [0, 1, 2, 3]) == [{0, 1}, {2, 3}]
+    assert core_shares(2, [4, 5, 6]) == [{4}, {5, 6}]
+    assert core_shares(3, [0, 1]) == [{0}, {1}, {0}]
 
 
 def test_a_full_batch_of_sentences_is_shared_by_rows_and_a_short_one_dropped():
