@@ -14,10 +14,11 @@ def keep_freed_memory():
     Keras's step frees and takes again blocks of several megabytes every
     step (the matrix products' packed operands among them), from threads
     whose glibc heaps then shrink and grow: each step the kernel hands the
-    pages back, and the next step faults them in again. With the dataset's
-    threads beside it, a Keras epoch of `small` took 470,000-530,000 page
-    faults against 141,000 with 64 MiB of headroom a heap, and trained
-    6-17% slower (docs/performance.md). Paddle's allocator is the other
+    pages back, and the next step faults them in again. Without it, an
+    epoch of `small` took 2.5 million page faults against 128,000 with 64
+    MiB of headroom a heap, and trained 22-25% slower; `medium` 16 million
+    against 190,000, 31% slower (experiments/keras_page_faults.py,
+    docs/performance.md). Paddle's allocator is the other
     way round (6.4 million faults with the headroom), so only Keras sets it.
     Nothing to do where the C library is not glibc.
     """

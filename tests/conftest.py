@@ -75,6 +75,8 @@ def forked_framework(args, cwd):
         return args[2]
     if args[:2] == ["experiments/compilations.py", "--one"]:
         return args[2]
+    if os.path.basename(args[0]) == "bench.py" and args[1:2] == ["--one"]:
+        return args[2] if args[2] in FRAMEWORKS else None  # not a reference's
     if args[0] == "export.py" and "--checkpoint" in args:
         return checkpoint_framework(args, cwd)
     if args[0] == "generate.py" and "--format" not in args:

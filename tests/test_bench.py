@@ -2,6 +2,8 @@
 import contextlib
 import json
 import math
+import subprocess
+import sys
 import types
 
 import pytest
@@ -10,6 +12,7 @@ import bench
 from benchmarks import speed, workers
 from config import PRESETS, Config
 from errors import UserError
+from tests.conftest import run_command
 from tests.corpora import write_grammar_corpus
 from training.progress import EpochStats
 
@@ -52,7 +55,16 @@ def test_the_all_reduce_probe_sums_the_gradients_of_the_model_itself():
     assert workers.gradient_bytes(config, config.vocab_size) == 4 * sum(map(math.prod, variables))
 
 
-def test_a_small_benchmark_writes_its_table(tmp_path, capsys):
+def forking_run(command, **options):
+    """subprocess.run for bench's measuring processes: each forked from the
+    zygote of its framework, as the tests run the scripts (run_command)."""
+    if command[0] == sys.executable:
+        return run_command(*command[1:])
+    return subprocess.run(command, **options)
+
+
+def test_a_small_benchmark_writes_its_table(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(speed, "subprocess", types.SimpleNamespace(run=forking_run))
     data_dir = write_grammar_corpus(tmp_path / "data", train_lines=200)
     out = tmp_path / "bench.json"
     bench.main(["--data_dir", str(data_dir), "--models", "test", "--warmup", "1",
