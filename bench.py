@@ -40,11 +40,12 @@ traces; not for Keras). The
 table is printed and written as JSON (--out). Nothing here asserts a speed;
 the tests only check that the numbers are computed as documented.
 
-With --workers N it measures data-parallel training instead: one epoch of
-each script that trains on several workers, on 1 worker and on N, and
-where a step's time goes: its compute (1 worker's step) and its engine's
-all-reduce of each gradient on N workers (benchmarks/all_reduce.py), and
-the speed-up the two predict (benchmarks/workers.py); with --on_paper it works out what the all-reduce
+With --workers N it measures data-parallel training instead: the second of
+two epochs of each script that trains on several workers, on 1 worker and
+on N, and where a step's time goes: its compute (1 worker's step) and its
+engine's all-reduce of each gradient on N workers
+(benchmarks/all_reduce.py), and the speed-up the two predict
+(benchmarks/workers.py); with --on_paper it works out what the all-reduce
 would cost on a real network, from the model's size alone; with --scoring
 it times scoring instead: each script's export in its framework's runtime
 and as ONNX in onnxruntime, with the ONNX graphs' operators
@@ -123,8 +124,9 @@ def parse_args(argv):
     parser.add_argument("--out", default=os.path.join("results", "bench.json"),
                         help="JSON file for the results")
     parser.add_argument("--workers", type=positive_int,
-                        help="instead: words/s of one epoch on 1 worker and on this many, one "
-                             "thread each, for the scripts that train on several")
+                        help="instead: words/s of a second epoch (the first warms) on 1 worker "
+                             "and on this many, one thread each, for the scripts that train "
+                             "on several")
     parser.add_argument("--on_paper", action="store_true",
                         help="instead: the all-reduce arithmetic of each preset (no training)")
     parser.add_argument("--scoring", action="store_true",

@@ -1,9 +1,12 @@
 """What bench.py --workers and --on_paper measure and work out: data-parallel training.
 
-For each script that trains on several workers, one epoch with 1 worker and
-one with N (python launch_tf.py or python -m paddle.distributed.launch),
+For each script that trains on several workers, two epochs with 1 worker and
+two with N (python launch_tf.py or python -m paddle.distributed.launch),
 each worker with --batch_size B and 1 thread; the words/s is worker 0's
-metrics line: the global batch's target words over its training seconds.
+metrics line of the second epoch: the global batch's target words over its
+training seconds. The first warms, as bench's one-process runs warm each
+shape: XLA compiles each shape of batch in it (3 of an 11 s epoch of Keras's
+`small`, docs/performance.md), and the engines make their first all-reduce.
 N workers train on N x B rows a step, one worker on B: what a user gains by
 adding workers at a fixed per-worker batch.
 
@@ -24,11 +27,12 @@ import tempfile
 import time
 
 import launch_tf
+import load_data_tf
 from config import PRESETS, Config
 from distributed.shards import core_shares
 from errors import UserError
 from ptb import corpus
-from ptb.batching import count_batches, count_targets
+from ptb.batching import count_batches, count_targets, make_batches
 from training.errors import child_error
 from training.reports import counted
 
@@ -39,6 +43,7 @@ LINKS = {"100 Gb/s network": 12.5e9, "NVLink, 300 GB/s": 300e9}  # bytes/s each 
 PTB_VOCAB = 10_000
 PROBE = os.path.join("benchmarks", "all_reduce.py")
 POLL_SECONDS = 0.2  # how often run_together looks at its processes
+WARMED_EPOCH = 2  # the epoch timed, after one that compiles and starts up
 
 
 def gradient_shapes(hidden_size, num_layers, vocab_size):
@@ -152,14 +157,16 @@ def run_together(commands, what, cores=None):
 
 
 def epochs(script, batching, workers, model, data_dir, runs=1):
-    """Worker 0's metrics line of one epoch of `model` on `workers` workers,
-    for each of `runs` such runs started at once: several one-worker runs
-    of a TensorFlow engine bound to their share of the cores, as
-    launch_tf.py binds its workers (Paddle's launcher binds none)."""
+    """Worker 0's metrics line of the second of two epochs of `model` on
+    `workers` workers, for each of `runs` such runs started at once:
+    several one-worker runs of a TensorFlow engine bound to their share of
+    the cores, as launch_tf.py binds its workers (Paddle's launcher binds
+    none)."""
     with tempfile.TemporaryDirectory() as folder:
         places = [os.path.join(folder, str(run)) for run in range(runs)]
         commands = [(command(script, workers, [
-            "--model", model, "--batching", batching, "--data_dir", data_dir, "--epochs", "1",
+            "--model", model, "--batching", batching, "--data_dir", data_dir,
+            "--epochs", str(WARMED_EPOCH),
             "--threads", "1", "--device", "cpu", "--save_dir", os.path.join(place, "ck"),
             "--metrics_file", os.path.join(place, "metrics.jsonl")], os.path.join(place, "logs")),
             None) for place in places]
@@ -168,7 +175,7 @@ def epochs(script, batching, workers, model, data_dir, runs=1):
         lines = []
         for place in places:
             with open(os.path.join(place, "metrics.jsonl"), encoding="utf-8") as metrics:
-                lines.append(json.loads(metrics.readline()))
+                lines.append(json.loads(metrics.readlines()[WARMED_EPOCH - 1]))
         return lines
 
 
@@ -178,12 +185,25 @@ def targets_a_step(batching, config, data):
     return count_targets(data.train) / steps
 
 
+def slowest_part(batching, config, data, workers):
+    """How much longer `workers` workers compute a step than one worker
+    does, in padded steps: each trims its part of the global batch to the
+    part's longest sentence, and all wait for the longest (by chunks every
+    batch has num_steps steps but the stream's last)."""
+    def mean_steps(batch_size):
+        whole = dataclasses.replace(config, batching=batching, batch_size=batch_size)
+        return statistics.mean(len(batch[0][0]) for batch in make_batches(
+            load_data_tf, data.train, data.vocab, whole, seed=1) if len(batch[0]) == batch_size)
+    return mean_steps(workers * config.batch_size) / mean_steps(config.batch_size)
+
+
 def scaling_table(runs, models, workers, data_dir):
     """One row per (script, batching) run and preset: 1 worker against
     `workers`, each printed as it is done; with where the step's time goes
     and the speed-up that predicts (docs/more-than-one-worker.md): a step's
     compute (1 worker's, alone and beside as many lone workers as the run
-    has), and the all-reduce of the whole gradient, which every engine does
+    has, and how much longer the slowest part of a global batch is), and
+    the all-reduce of the whole gradient, which every engine does
     once a step (TensorFlow's two to clip it, distributed/shards.py:
     tensorflow_global_gradient, and their optimizers apply it as it is;
     Paddle's DataParallel during backward()); and the all-reduce of each
@@ -191,9 +211,9 @@ def scaling_table(runs, models, workers, data_dir):
     data = corpus.load_corpus(data_dir)
     rows = ["| script | model | batching | 1 worker, words/s | "
             f"{counted(workers, 'worker')}, words/s | speed-up | 1 worker's step, alone and "
-            f"beside {workers - 1} more | all-reduce a step | predicted speed-up | "
-            f"valid ppl, 1 / {workers} |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+            f"beside {workers - 1} more | slowest part | all-reduce a step | "
+            f"predicted speed-up | valid ppl, 1 / {workers} |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     breakdown = {}
     for model in models:
         config = Config(**PRESETS[model])
@@ -208,12 +228,14 @@ def scaling_table(runs, models, workers, data_dir):
             targets = targets_a_step(batching, config, data)
             step = targets / one["words_per_sec"]
             shared = targets / statistics.mean(line["words_per_sec"] for line in beside)
+            slowest = slowest_part(batching, config, data, workers)
             reduce = breakdown[script, model]["all"]
             rows.append(f"| {script} | {model} | {one['batching']} | {one['words_per_sec']:,.0f} | "
                         f"{many['words_per_sec']:,.0f} | "
                         f"{many['words_per_sec'] / one['words_per_sec']:.2f} | "
-                        f"{step * 1e3:.1f} ms, {shared * 1e3:.1f} ms | "
-                        f"{reduce * 1e3:.1f} ms | {workers * step / (shared + reduce):.2f} | "
+                        f"{step * 1e3:.1f} ms, {shared * 1e3:.1f} ms | {slowest:.2f}x | "
+                        f"{reduce * 1e3:.1f} ms | "
+                        f"{workers * step / (shared * slowest + reduce):.2f} | "
                         f"{one['valid_ppl']:.1f} / {many['valid_ppl']:.1f} |")
             print(rows[-1], flush=True)
     return "\n".join(rows) + "\n\n" + all_reduce_table(breakdown, len(data.vocab), workers)

@@ -12,8 +12,9 @@ import bench
 from benchmarks import speed, workers
 from config import PRESETS, Config
 from errors import UserError
+from ptb import corpus
 from tests.conftest import run_command
-from tests.corpora import write_grammar_corpus
+from tests.corpora import write_grammar_corpus, write_split
 from training.progress import EpochStats
 
 
@@ -53,6 +54,20 @@ def test_the_all_reduce_probe_sums_the_gradients_of_the_model_itself():
     shapes = workers.gradient_shapes(config.hidden_size, config.num_layers, config.vocab_size)
     assert sorted(shapes.values()) == variables
     assert workers.gradient_bytes(config, config.vocab_size) == 4 * sum(map(math.prod, variables))
+
+
+def test_a_step_of_two_workers_waits_for_the_longer_part(tmp_path):
+    """Each worker trims its half of a global batch to its own longest
+    sentence, and both wait for the longer: by sentences the step computes
+    over more steps than one worker's batch has; by chunks over as many."""
+    for split, lines in (("train", 400), ("valid", 4), ("test", 4)):
+        write_split(tmp_path, split, [" ".join(["word"] * (1 + line % 30))
+                                      for line in range(lines)])
+    data = corpus.load_corpus(str(tmp_path))
+    config = Config(**PRESETS["test"], batch_size=2)
+    # The longest of 4 sentences of 1-30 words against the longest of 2: about 1.2x.
+    assert workers.slowest_part("sentences", config, data, 2) == pytest.approx(1.2, abs=0.05)
+    assert workers.slowest_part("chunks", config, data, 2) == pytest.approx(1, abs=0.02)
 
 
 def forking_run(command, **options):
