@@ -20,7 +20,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from config import PRESETS  # noqa: E402
+from config import PRESETS, positive_int  # noqa: E402
+from training.errors import child_error  # noqa: E402
 
 HEADROOM = ("on", "off")
 
@@ -48,7 +49,7 @@ def run_apart(headroom, script_args):
                            "--", *script_args], capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"error: the run with the headroom {headroom} failed: "
-                 f"{done.stderr.strip().splitlines()[-1:]}")
+                 f"{child_error(done.stdout + done.stderr, f'exit {done.returncode}')}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -56,7 +57,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data_dir", default="data")
     parser.add_argument("--model", default="small", choices=sorted(PRESETS))
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=positive_int, default=3)
     parser.add_argument("--no-compile", dest="compile", action="store_false",
                         help="Keras's own LSTM layers, eagerly (default: the script's default)")
     parser.add_argument("--one", choices=HEADROOM, help=argparse.SUPPRESS)
