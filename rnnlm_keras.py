@@ -145,7 +145,7 @@ def make_steps(model, optimizer, config):
 
     def replica_step(current_word, next_word, lengths, state):
         cost, final_state, grads = gradients(current_word, next_word, lengths, state)
-        optimizer.apply(global_gradient(grads, config.max_grad_norm),
+        optimizer.apply(global_gradient(grads, config),
                         model.trainable_variables)
         return cost, final_state
 

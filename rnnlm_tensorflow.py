@@ -117,8 +117,7 @@ def add_optimizer(config, loss):
     new_learning_rate = tf.placeholder(tf.float32, [], "new_learning_rate")
     params = tf.trainable_variables()
     grads = [each_word_once(grad) for grad in tf.gradients(loss, params)]
-    grads, _ = tf.clip_by_global_norm(global_gradient(grads, config.max_grad_norm),
-                                      config.max_grad_norm)
+    grads, _ = tf.clip_by_global_norm(global_gradient(grads, config), config.max_grad_norm)
     optimizer = tf.train.GradientDescentOptimizer(learning_rate)
     # The gradient is the global batch's already (global_gradient): several
     # workers apply it as it is, not summed over them again.

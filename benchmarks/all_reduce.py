@@ -2,13 +2,15 @@
 workers its launcher started (bench.py --workers runs it; benchmarks/workers.py):
 
     python launch_tf.py's way (TF_CONFIG) or python -m paddle.distributed.launch ...
-        benchmarks/all_reduce.py ENGINE HIDDEN_SIZE NUM_LAYERS VOCAB_SIZE
+        benchmarks/all_reduce.py ENGINE MODEL BATCHING VOCAB_SIZE
 
 Each worker sums float32 tensors of the shapes of the model's gradients
 (benchmarks/workers.py: gradient_shapes) over the workers, by the engine's
 own collective, as the training step does: each variable's alone, and all
-of them in one call. Worker 0 prints one JSON line, {name: seconds} (the
-median of REPEATS, after WARMUP), "all" for the one call.
+of them in one call (TensorFlow's v1 engine gathers the embedding's rows
+instead: distributed/shards.py, tensorflow_global_gradient). Worker 0
+prints one JSON line, {name: seconds} (the median of REPEATS, after
+WARMUP), "all" for the one call.
 """
 import json
 import os
@@ -19,6 +21,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from benchmarks.workers import gradient_shapes  # noqa: E402
+from config import PRESETS, Config  # noqa: E402
 
 WARMUP, REPEATS = 2, 7
 
@@ -34,18 +37,29 @@ def median_seconds(call):
     return statistics.median(times)
 
 
-def tensorflow_calls(shapes):
+def tensorflow_calls(config):
     """{name: a call that all-reduces it}, in the v1 graph under the
-    MultiWorkerMirroredStrategy that rnnlm_tensorflow.py trains with; and the worker's rank."""
+    MultiWorkerMirroredStrategy that rnnlm_tensorflow.py trains with, the
+    embedding's gradient as the rows of a batch, as it comes; and the worker's rank."""
     from compat.tf_v1 import tf
-    from distributed.shards import tensorflow_all_reduce_sum
+    from distributed.shards import (
+        gathered_rows,
+        most_rows,
+        tensorflow_all_reduce_sum,
+        tensorflow_global_gradient,
+    )
     from distributed.tf_v1 import join_workers
     workers = join_workers()
 
     def make():
-        values = {name: tf.ones(shape) for name, shape in shapes.items()}
+        values = {name: tf.ones(shape) for name, shape in model_shapes(config).items()}
         ops = {name: tensorflow_all_reduce_sum(tf, value) for name, value in values.items()}
-        ops["all"] = tensorflow_all_reduce_sum(tf, list(values.values()))
+        rows = most_rows(config)
+        values["embedding"] = tf.IndexedSlices(tf.ones([rows, config.hidden_size]),
+                                               tf.zeros([rows], tf.int32),
+                                               tf.constant([config.vocab_size, config.hidden_size]))
+        ops["embedding"] = gathered_rows(tf, values["embedding"], rows)
+        ops["all"] = tensorflow_global_gradient(tf, list(values.values()), config)
         return ops
     graph = tf.Graph()
     with graph.as_default():
@@ -54,7 +68,7 @@ def tensorflow_calls(shapes):
     return {name: (lambda op=op: session.run(op)) for name, op in ops.items()}, workers.rank
 
 
-def keras_calls(shapes):
+def keras_calls(config):
     """The same in eager TensorFlow under rnnlm_keras.py's strategy, each a tf.function."""
     from compat.keras3 import tf
     from distributed.keras import join_workers
@@ -67,19 +81,19 @@ def keras_calls(shapes):
         step = tf.function(lambda: workers.strategy.run(replica, args=values))
         return lambda: tf.nest.map_structure(lambda part: part.numpy(),
                                              workers.strategy.experimental_local_results(step()))
-    values = {name: tf.ones(shape) for name, shape in shapes.items()}
+    values = {name: tf.ones(shape) for name, shape in model_shapes(config).items()}
     calls = {name: call((value,)) for name, value in values.items()}
     calls["all"] = call(tuple(values.values()))
     return calls, workers.rank
 
 
-def paddle_calls(shapes):
+def paddle_calls(config):
     """The same by paddle.distributed.all_reduce, as DataParallel calls it: "all"
     is one flat buffer of every gradient, as it packs them (comm_buffer_size)."""
     from compat.paddle_dygraph import paddle
     from distributed.paddle import join_workers
     workers = join_workers()
-    values = {name: paddle.ones(shape) for name, shape in shapes.items()}
+    values = {name: paddle.ones(shape) for name, shape in model_shapes(config).items()}
     values["all"] = paddle.concat([value.flatten() for value in values.values()])
 
     def call(value):
@@ -93,12 +107,17 @@ def paddle_calls(shapes):
 ENGINES = {"tensorflow": tensorflow_calls, "keras": keras_calls, "paddle": paddle_calls}
 
 
-def main(engine, hidden_size, num_layers, vocab_size):
-    calls, rank = ENGINES[engine](gradient_shapes(hidden_size, num_layers, vocab_size))
+def model_shapes(config):
+    return gradient_shapes(config.hidden_size, config.num_layers, config.vocab_size)
+
+
+def main(engine, model, batching, vocab_size):
+    config = Config(**PRESETS[model], batching=batching, vocab_size=vocab_size)
+    calls, rank = ENGINES[engine](config)
     seconds = {name: median_seconds(call) for name, call in calls.items()}
     if rank == 0:
         print(json.dumps(seconds), flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], *map(int, sys.argv[2:5]))
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]))

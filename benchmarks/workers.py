@@ -29,7 +29,7 @@ import time
 import launch_tf
 import load_data_tf
 from config import PRESETS, Config
-from distributed.shards import core_shares
+from distributed.shards import core_shares, most_rows
 from errors import UserError
 from ptb import corpus
 from ptb.batching import count_batches, count_targets, make_batches
@@ -108,11 +108,11 @@ def paddle_launch(workers, log_dir, script, args):
             "WARNING", "--log_dir", log_dir, "--nproc_per_node", str(workers), script, *args]
 
 
-def all_reduce_seconds(engine, config, vocab_size, workers):
+def all_reduce_seconds(engine, model, batching, vocab_size, workers):
     """{gradient: seconds} of the engine's all-reduce of each of a step's
     gradients on `workers` workers, and of all of them ("all"), worker 0's
     (benchmarks/all_reduce.py)."""
-    args = [engine, str(config.hidden_size), str(config.num_layers), str(vocab_size)]
+    args = [engine, model, batching, str(vocab_size)]
     with tempfile.TemporaryDirectory() as folder:
         cores = None
         if engine == "paddle":
@@ -218,9 +218,9 @@ def scaling_table(runs, models, workers, data_dir):
     for model in models:
         config = Config(**PRESETS[model])
         for script, batching in runs:
-            if (script, model) not in breakdown:
-                breakdown[script, model] = all_reduce_seconds(script, config, len(data.vocab),
-                                                              workers)
+            if (script, model, batching) not in breakdown:
+                breakdown[script, model, batching] = all_reduce_seconds(
+                    script, model, batching, len(data.vocab), workers)
             (one,), (many,) = (epochs(script, batching, count, model, data_dir)
                                for count in (1, workers))
             # N lone workers at once: a step's compute as it is with N on the machine.
@@ -229,7 +229,7 @@ def scaling_table(runs, models, workers, data_dir):
             step = targets / one["words_per_sec"]
             shared = targets / statistics.mean(line["words_per_sec"] for line in beside)
             slowest = slowest_part(batching, config, data, workers)
-            reduce = breakdown[script, model]["all"]
+            reduce = breakdown[script, model, batching]["all"]
             rows.append(f"| {script} | {model} | {one['batching']} | {one['words_per_sec']:,.0f} | "
                         f"{many['words_per_sec']:,.0f} | "
                         f"{many['words_per_sec'] / one['words_per_sec']:.2f} | "
@@ -243,22 +243,33 @@ def scaling_table(runs, models, workers, data_dir):
 
 def all_reduce_table(breakdown, vocab_size, workers):
     """Each gradient's all-reduce on `workers` workers, by engine and
-    preset: its seconds and bytes a second (its size over the time), under
-    a row of the gradients' sizes for each preset."""
+    preset: its seconds and bytes a second (its size over the time), each
+    engine's row under a row of the sizes it exchanges."""
     names = list(next(iter(breakdown.values())))
     rows = [f"All-reduce on {counted(workers, 'worker')}, by gradient (vocabulary {vocab_size:,}):",
             "", "| engine | model | " + " | ".join(names) + " |", "|" + " --- |" * (2 + len(names))]
-    sized = set()
-    for (engine, model), seconds in breakdown.items():
-        config = Config(**PRESETS[model])
-        sizes = {name: float32_bytes(shape) for name, shape in
-                 gradient_shapes(config.hidden_size, config.num_layers, vocab_size).items()}
-        sizes["all"] = sum(sizes.values())
-        if model not in sized:
-            sized.add(model)
+    shown = None
+    for (engine, model, batching), seconds in breakdown.items():
+        config = Config(**PRESETS[model], batching=batching, vocab_size=vocab_size)
+        sizes = exchanged_bytes(engine, config)
+        if (model, sizes) != shown:
+            shown = model, sizes
             rows.append(f"| size | {model} | "
                         + " | ".join(size_text(sizes[name]) for name in names) + " |")
         rows.append(f"| {engine} | {model} | " + " | ".join(
             f"{seconds[name] * 1e3:.2f} ms, {sizes[name] / seconds[name] / 1e6:,.0f} MB/s"
             for name in names) + " |")
     return "\n".join(rows)
+
+
+def exchanged_bytes(engine, config):
+    """{gradient: bytes} that each worker puts into a step's all-reduce,
+    "all" their sum: every gradient's float32, but the v1 engine's
+    embedding, whose rows of the batch it gathers, each with its int32
+    index (distributed/shards.py: tensorflow_global_gradient)."""
+    sizes = {name: float32_bytes(shape) for name, shape in
+             gradient_shapes(config.hidden_size, config.num_layers, config.vocab_size).items()}
+    if engine == "tensorflow":
+        sizes["embedding"] = most_rows(config) * (config.hidden_size + 1) * 4
+    sizes["all"] = sum(sizes.values())
+    return sizes

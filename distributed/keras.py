@@ -47,10 +47,10 @@ def gradients_summed_already(optimizer, grads_and_vars):
     return list(grads_and_vars)
 
 
-def global_gradient(grads, max_grad_norm):
+def global_gradient(grads, config):
     """`grads` as they are, with one worker; in a replica of several, the
     global batch's gradient, clipped (distributed/shards.py)."""
-    return shards.tensorflow_global_gradient(tf, grads, max_grad_norm)
+    return shards.tensorflow_global_gradient(tf, grads, config)
 
 
 def join_workers():

@@ -32,6 +32,11 @@ from training.reports import counted
 # A collective that waits longer than this has lost a worker. It must
 # outlast worker 0's test evaluation at the end, which the others wait for.
 TIMEOUT_SECONDS = 600
+# TensorFlow's collectives sum a step's gradients in packs of about this
+# many bytes, not all in one: the v1 script's medium all-reduce took 85-91
+# ms so, against 101-113 ms in one (benchmarks/all_reduce.py, 2 workers on
+# loopback); Keras's took as long either way, and small's (8 MB) too.
+BYTES_PER_PACK = 4_000_000
 # What TensorFlow's collectives raise when a worker is gone, by name in tf.errors.
 TF_COLLECTIVE_ERRORS = ("DeadlineExceededError", "UnavailableError", "CancelledError",
                         "InternalError")
@@ -62,22 +67,71 @@ class Workers(OneWorker):
                        count_batches(sentences, whole, drop_remainder=True), batches.fields)
 
 
-def tensorflow_global_gradient(tf, grads, max_grad_norm):
+def tensorflow_global_gradient(tf, grads, config):
     """For TensorFlow's two engines (`tf` in the mode of either), in the
     replica context the step is built in: of one replica, `grads` as they
     are; of several workers, their mean gradient, the global batch's,
-    clipped. It is the step's one all-reduce: the optimizer applies it
-    without summing it over the replicas again (a v1 optimizer told
-    skip_gradients_aggregation, Keras's as distributed/keras.py sets it up),
-    and its own clipping, if any, leaves it as it is."""
+    clipped to config.max_grad_norm. It is the step's one all-reduce: the
+    optimizer applies it without summing it over the replicas again (a v1
+    optimizer told skip_gradients_aggregation, Keras's as
+    distributed/keras.py sets it up), and its own clipping, if any, leaves
+    it as it is."""
     context = tf.distribute.get_replica_context()
     count = context.num_replicas_in_sync
     if count == 1:
         return grads
-    # Dense, to be summed over the workers (the v1 embedding's is sparse).
-    summed = tensorflow_all_reduce_sum(tf, [tf.convert_to_tensor(grad) for grad in grads])
-    clipped, _ = tf.clip_by_global_norm([grad / count for grad in summed], max_grad_norm)
+    rows = most_rows(config)
+    sparse = [isinstance(grad, tf.IndexedSlices) for grad in grads]
+    summed = iter(tensorflow_all_reduce_sum(tf, [tf.convert_to_tensor(grad)
+                                                 for grad, rare in zip(grads, sparse) if not rare]))
+    summed = [each_row_once(tf, gathered_rows(tf, grad, rows)) if rare else next(summed)
+              for grad, rare in zip(grads, sparse)]
+    clipped, _ = tf.clip_by_global_norm([mean_of(tf, grad, count) for grad in summed],
+                                        config.max_grad_norm)
     return clipped
+
+
+def most_rows(config):
+    """The most rows a worker's sparse gradient (the v1 embedding's, a row
+    per word of its share of a batch) can have: sentences are cut to
+    max_sentence_length, and each share is trimmed to its longest (shares)."""
+    steps = config.num_steps if config.batching == "chunks" else config.max_sentence_length
+    return config.batch_size * steps
+
+
+def gathered_rows(tf, slices, rows):
+    """Every worker's rows of a sparse gradient, in one IndexedSlices: a
+    few hundred rows of [vocab, hidden], where summing it would send all
+    of them. The v1 graph's collectives take one shape each for the whole
+    run, so each worker pads its rows to `rows`, with zero rows of index 0,
+    which add nothing."""
+    context = tf.distribute.get_replica_context()
+    more = rows - tf.shape(slices.indices)[0]
+    checked = tf.debugging.assert_non_negative(more, message="more rows than most_rows allows")
+    with tf.control_dependencies([checked]):
+        values = tf.pad(slices.values, [[0, more], [0, 0]])
+        indices = tf.pad(slices.indices, [[0, more]])
+    options = tensorflow_options(tf)
+    return tf.IndexedSlices(context.all_gather(values, axis=0, options=options),
+                            context.all_gather(indices, axis=0, options=options),
+                            slices.dense_shape)
+
+
+def each_row_once(tf, grad):
+    """A gathered sparse gradient with one row per index (the workers'
+    rows of a word added), which clipping needs to see the global norm;
+    a dense one as it is."""
+    if not isinstance(grad, tf.IndexedSlices):
+        return grad
+    rows, positions = tf.unique(grad.indices)
+    summed = tf.math.unsorted_segment_sum(grad.values, positions, tf.size(rows))
+    return tf.IndexedSlices(summed, rows, grad.dense_shape)
+
+
+def mean_of(tf, grad, count):
+    if isinstance(grad, tf.IndexedSlices):
+        return tf.IndexedSlices(grad.values / count, grad.indices, grad.dense_shape)
+    return grad / count
 
 
 def tensorflow_all_reduce_sum(tf, values):
@@ -88,8 +142,10 @@ def tensorflow_all_reduce_sum(tf, values):
 
 
 def tensorflow_options(tf):
-    """The options of TensorFlow's collectives: a worker lost is a timeout."""
-    return tf.distribute.experimental.CommunicationOptions(timeout_seconds=TIMEOUT_SECONDS)
+    """The options of TensorFlow's collectives: a worker lost is a timeout;
+    the gradients summed in packs of BYTES_PER_PACK."""
+    return tf.distribute.experimental.CommunicationOptions(bytes_per_pack=BYTES_PER_PACK,
+                                                           timeout_seconds=TIMEOUT_SECONDS)
 
 
 def shares(batches, batch_size, rank, count):

@@ -49,10 +49,10 @@ class Workers(shards.Workers, OneWorker):
         return list(self.numbers_session.run(self.numbers_sum, {self.numbers: values}))
 
 
-def global_gradient(grads, max_grad_norm):
+def global_gradient(grads, config):
     """`grads` as they are, with one worker; in a replica of several, the
     global batch's gradient, clipped (distributed/shards.py)."""
-    return shards.tensorflow_global_gradient(tf, grads, max_grad_norm)
+    return shards.tensorflow_global_gradient(tf, grads, config)
 
 
 def join_workers():

@@ -17,7 +17,7 @@ import pytest
 import load_data_tf
 from benchmarks.workers import command
 from config import Config, global_batch_config
-from distributed.shards import Workers, core_shares, shares
+from distributed.shards import Workers, core_shares, most_rows, shares
 from model_io import layout
 from model_io.saved import open_checkpoint
 from ptb import corpus
@@ -88,6 +88,26 @@ def test_a_worker_counts_the_batches_it_is_given(batching, tmp_path):
     for rank in (0, 1):
         batches = Workers(rank, 2).batches(load_data_tf, data.train, data.vocab, config, seed=1)
         assert len(list(batches)) == len(batches) < count_batches(data.train, global_batch_config(config))
+
+
+@pytest.mark.parametrize("batching", ["chunks", "sentences", "buckets"])
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("longest", [21, 24])
+def test_no_share_of_a_batch_has_more_words_than_the_gathered_rows(batching, compiled, longest,
+                                                                   tmp_path):
+    """The v1 engine gathers each worker's embedding rows padded to
+    most_rows (its collectives take one shape for the run): no share may
+    hold more words, sentences cut into pieces, compiled or not."""
+    write_grammar_corpus(tmp_path, train_lines=60)
+    with open(tmp_path / "ptb.train.txt", "a", encoding="utf-8") as train:
+        train.write(" " + " ".join(["the"] * 250) + " \n")  # cut into pieces
+    data = corpus.load_corpus(str(tmp_path))
+    config = Config(vocab_size=len(data.vocab), batch_size=3, num_steps=6, batching=batching,
+                    compile=compiled, max_sentence_length=longest, workers=2)
+    parts = [part for rank in range(2) for part in
+             Workers(rank, 2).batches(load_data_tf, data.train, data.vocab, config, seed=1)]
+    assert max(part[0].size for part in parts) <= most_rows(config)
+    assert max(part[0].size for part in parts) == most_rows(config)
 
 
 def launch(framework, *args):
