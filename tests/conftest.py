@@ -241,26 +241,21 @@ def learned(tmp_path_factory, grammar_corpus):
     model on a 1000-line grammar corpus: a model that has learned the
     grammar. resumed, by sentences only (their shuffled epochs ask more of
     a resumed run than chunks do): the same five epochs in two runs, two
-    and then --resume to five. A framework's runs are made together, once
-    a session."""
+    and then --resume to five. Each run is made once a session, by
+    whichever test worker needs it first."""
     def run(framework, batching, resumed=False):
         data_dir = grammar_corpus(1000)
-
-        def runs(folder):
-            for name, way, epochs in (("chunks", "chunks", ["5"]),
-                                      ("sentences", "sentences", ["5"]),
-                                      (RESUMED, "sentences", ["2", "5"])):
-                flags = ["--data_dir", data_dir, *TINY_MODEL, "--batching", way,
-                         *(EAGER_STEP if way == "sentences" else [])]
-                for index, last in enumerate(epochs):
-                    yield [*flags, "--save_dir", folder / name / "ck", "--metrics_file",
-                           folder / name / "metrics.jsonl", "--logdir", folder / name / "events",
-                           "--epochs", last, *(["--resume"] if index else [])]
+        epochs = ["2", "5"] if resumed else ["5"]
+        flags = ["--data_dir", data_dir, *TINY_MODEL, "--batching", batching,
+                 *(EAGER_STEP if batching == "sentences" else [])]
 
         def train(folder):
-            train_runs(framework, *runs(folder))
+            train_runs(framework, *([*flags, "--save_dir", folder / "ck", "--metrics_file",
+                                     folder / "metrics.jsonl", "--logdir", folder / "events",
+                                     "--epochs", last, *(["--resume"] if index else [])]
+                                    for index, last in enumerate(epochs)))
         name = RESUMED if resumed else batching
-        folder = made_once(tmp_path_factory, f"learned-{framework}", train) / name
+        folder = made_once(tmp_path_factory, f"learned-{framework}-{name}", train)
         return str(folder), read_metrics(folder / "metrics.jsonl")
     return run
 
@@ -269,13 +264,14 @@ def learned(tmp_path_factory, grammar_corpus):
 def trained(tmp_path_factory, grammar_corpus):
     """trained(framework) -> the run folder of two epochs at the `test`
     preset on a 300-line grammar corpus, batching as the script does by
-    default: its checkpoint in ck/, its metrics in metrics.jsonl, its
-    TensorBoard events in events/. Copy before changing it."""
+    default, by its eager step (what is tested is what was trained): its
+    checkpoint in ck/, its metrics in metrics.jsonl, its TensorBoard events
+    in events/. Copy before changing it."""
     def run(framework):
         def train(folder):
             train_script(framework, "--model", "test", "--data_dir", grammar_corpus(300),
                          "--save_dir", folder / "ck", "--metrics_file", folder / "metrics.jsonl",
-                         "--logdir", folder / "events", "--epochs", "2")
+                         "--logdir", folder / "events", "--epochs", "2", *EAGER_STEP)
         return str(made_once(tmp_path_factory, f"trained-{framework}", train))
     return run
 
