@@ -136,17 +136,16 @@ def make_steps(model, optimizer, config):
         with tf.GradientTape() as tape:
             cost, final_state = forward(current_word, next_word, lengths, state, True)
             loss = cost / config.batch_size
+        return cost, final_state, tape.gradient(loss, model.trainable_variables)
+
+    def replica_step(current_word, next_word, lengths, state):
+        cost, final_state, grads = gradients(current_word, next_word, lengths, state)
         # The embedding's gradient comes as IndexedSlices, a row for every
         # word of the batch; global_clipnorm would square those rows one by
         # one, not each word's sum of them. Dense, it is the norm Fluid and
         # Paddle clip by.
-        grads = tape.gradient(loss, model.trainable_variables)
-        return cost, final_state, [tf.convert_to_tensor(grad) for grad in grads]
-
-    def replica_step(current_word, next_word, lengths, state):
-        cost, final_state, grads = gradients(current_word, next_word, lengths, state)
-        optimizer.apply(global_gradient(grads, config),
-                        model.trainable_variables)
+        grads = [tf.convert_to_tensor(grad) for grad in global_gradient(grads, config)]
+        optimizer.apply(grads, model.trainable_variables)
         return cost, final_state
 
     # Compiled, a step is traced for each shape, as XLA compiles it for each;

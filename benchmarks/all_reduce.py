@@ -7,11 +7,12 @@ workers its launcher started (bench.py --workers runs it; benchmarks/workers.py)
 Each worker sums float32 tensors of the shapes of the model's gradients
 (benchmarks/workers.py: gradient_shapes) over the workers, by the engine's
 own collective, as the training step does: each variable's alone, and all
-of them in one call (TensorFlow's v1 engine gathers the embedding's rows
+of them in one call (TensorFlow's two engines gather the embedding's rows
 instead: distributed/shards.py, tensorflow_global_gradient). Worker 0
 prints one JSON line, {name: seconds} (the median of REPEATS, after
 WARMUP), "all" for the one call.
 """
+import functools
 import json
 import os
 import statistics
@@ -37,33 +38,47 @@ def median_seconds(call):
     return statistics.median(times)
 
 
-def tensorflow_calls(config):
-    """{name: a call that all-reduces it}, in the v1 graph under the
-    MultiWorkerMirroredStrategy that rnnlm_tensorflow.py trains with, the
-    embedding's gradient as the rows of a batch, as it comes; and the worker's rank."""
-    from compat.tf_v1 import tf
+def tensorflow_exchanges(tf, config):
+    """{name: a function that makes, in a replica context, a step's
+    exchange of that gradient}, "all" the whole step's
+    (distributed/shards.py: tensorflow_global_gradient), for `tf` in the
+    mode of either TensorFlow engine; the embedding's gradient as the rows
+    of a batch, as both their steps give it."""
     from distributed.shards import (
         gathered_rows,
         most_rows,
         tensorflow_all_reduce_sum,
         tensorflow_global_gradient,
     )
-    from distributed.tf_v1 import join_workers
-    workers = join_workers()
+    rows = most_rows(config)
 
-    def make():
+    def gradients():
         values = {name: tf.ones(shape) for name, shape in model_shapes(config).items()}
-        ops = {name: tensorflow_all_reduce_sum(tf, value) for name, value in values.items()}
-        rows = most_rows(config)
         values["embedding"] = tf.IndexedSlices(tf.ones([rows, config.hidden_size]),
                                                tf.zeros([rows], tf.int32),
                                                tf.constant([config.vocab_size, config.hidden_size]))
-        ops["embedding"] = gathered_rows(tf, values["embedding"], rows)
-        ops["all"] = tensorflow_global_gradient(tf, list(values.values()), config)
-        return ops
+        return values
+
+    def exchange(name):
+        values = gradients()
+        if name == "all":
+            return tensorflow_global_gradient(tf, list(values.values()), config)
+        if name == "embedding":
+            return gathered_rows(tf, values[name], rows)
+        return tensorflow_all_reduce_sum(tf, values[name])
+    return {name: functools.partial(exchange, name) for name in [*model_shapes(config), "all"]}
+
+
+def tensorflow_calls(config):
+    """{name: a call that exchanges it}, in the v1 graph under the
+    MultiWorkerMirroredStrategy that rnnlm_tensorflow.py trains with; and the worker's rank."""
+    from compat.tf_v1 import tf
+    from distributed.tf_v1 import join_workers
+    workers = join_workers()
+    exchanges = tensorflow_exchanges(tf, config)
     graph = tf.Graph()
     with graph.as_default():
-        ops = workers.build(make)
+        ops = workers.build(lambda: {name: make() for name, make in exchanges.items()})
     session = tf.Session(workers.target, graph=graph)
     return {name: (lambda op=op: session.run(op)) for name, op in ops.items()}, workers.rank
 
@@ -72,18 +87,14 @@ def keras_calls(config):
     """The same in eager TensorFlow under rnnlm_keras.py's strategy, each a tf.function."""
     from compat.keras3 import tf
     from distributed.keras import join_workers
-    from distributed.shards import tensorflow_all_reduce_sum
     workers = join_workers()
 
-    def call(values):
-        def replica(*parts):
-            return tensorflow_all_reduce_sum(tf, list(parts))
-        step = tf.function(lambda: workers.strategy.run(replica, args=values))
+    def call(make):
+        step = tf.function(lambda: workers.strategy.run(make))
         return lambda: tf.nest.map_structure(lambda part: part.numpy(),
-                                             workers.strategy.experimental_local_results(step()))
-    values = {name: tf.ones(shape) for name, shape in model_shapes(config).items()}
-    calls = {name: call((value,)) for name, value in values.items()}
-    calls["all"] = call(tuple(values.values()))
+                                             workers.strategy.experimental_local_results(step()),
+                                             expand_composites=True)
+    calls = {name: call(make) for name, make in tensorflow_exchanges(tf, config).items()}
     return calls, workers.rank
 
 

@@ -264,12 +264,12 @@ def all_reduce_table(breakdown, vocab_size, workers):
 
 def exchanged_bytes(engine, config):
     """{gradient: bytes} that each worker puts into a step's all-reduce,
-    "all" their sum: every gradient's float32, but the v1 engine's
-    embedding, whose rows of the batch it gathers, each with its int32
+    "all" their sum: every gradient's float32, but the TensorFlow engines'
+    embedding, whose rows of the batch they gather, each with its int32
     index (distributed/shards.py: tensorflow_global_gradient)."""
     sizes = {name: float32_bytes(shape) for name, shape in
              gradient_shapes(config.hidden_size, config.num_layers, config.vocab_size).items()}
-    if engine == "tensorflow":
+    if engine != "paddle":
         sizes["embedding"] = most_rows(config) * (config.hidden_size + 1) * 4
     sizes["all"] = sum(sizes.values())
     return sizes

@@ -80,19 +80,20 @@ def tensorflow_global_gradient(tf, grads, config):
     count = context.num_replicas_in_sync
     if count == 1:
         return grads
-    rows = most_rows(config)
+    # The embedding's gradient, a row per word of the batch, is gathered:
+    # the workers' rows, not [vocab, hidden] summed. The others are summed.
     sparse = [isinstance(grad, tf.IndexedSlices) for grad in grads]
-    summed = iter(tensorflow_all_reduce_sum(tf, [tf.convert_to_tensor(grad)
-                                                 for grad, rare in zip(grads, sparse) if not rare]))
-    summed = [each_row_once(tf, gathered_rows(tf, grad, rows)) if rare else next(summed)
-              for grad, rare in zip(grads, sparse)]
+    dense = iter(tensorflow_all_reduce_sum(tf, [grad for grad, rows in zip(grads, sparse)
+                                                if not rows]))
+    summed = [each_row_once(tf, gathered_rows(tf, grad, most_rows(config))) if rows
+              else next(dense) for grad, rows in zip(grads, sparse)]
     clipped, _ = tf.clip_by_global_norm([mean_of(tf, grad, count) for grad in summed],
                                         config.max_grad_norm)
     return clipped
 
 
 def most_rows(config):
-    """The most rows a worker's sparse gradient (the v1 embedding's, a row
+    """The most rows a worker's sparse gradient (the embedding's, a row
     per word of its share of a batch) can have: sentences are cut to
     max_sentence_length, and each share is trimmed to its longest (shares)."""
     steps = config.num_steps if config.batching == "chunks" else config.max_sentence_length
@@ -103,8 +104,8 @@ def gathered_rows(tf, slices, rows):
     """Every worker's rows of a sparse gradient, in one IndexedSlices: a
     few hundred rows of [vocab, hidden], where summing it would send all
     of them. The v1 graph's collectives take one shape each for the whole
-    run, so each worker pads its rows to `rows`, with zero rows of index 0,
-    which add nothing."""
+    run (and a compiled Keras step one per shape of batch), so each worker
+    pads its rows to `rows`, with zero rows of index 0, which add nothing."""
     context = tf.distribute.get_replica_context()
     more = rows - tf.shape(slices.indices)[0]
     checked = tf.debugging.assert_non_negative(more, message="more rows than most_rows allows")
