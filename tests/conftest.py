@@ -238,13 +238,13 @@ def grammar_corpus(tmp_path_factory):
 def learned(tmp_path_factory, grammar_corpus):
     """learned(framework, batching, resumed=False) -> (run folder, metrics
     lines; its TensorBoard events in events/) of five epochs of a small
-    model on a 1000-line grammar corpus: a model that has learned the
+    model on a 600-line grammar corpus: a model that has learned the
     grammar. resumed, by sentences only (their shuffled epochs ask more of
     a resumed run than chunks do): the same five epochs in two runs, two
     and then --resume to five. Each run is made once a session, by
     whichever test worker needs it first."""
     def run(framework, batching, resumed=False):
-        data_dir = grammar_corpus(1000)
+        data_dir = grammar_corpus(600)
         epochs = ["2", "5"] if resumed else ["5"]
         flags = ["--data_dir", data_dir, *TINY_MODEL, "--batching", batching,
                  *(EAGER_STEP if batching == "sentences" else [])]

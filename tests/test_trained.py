@@ -352,12 +352,12 @@ def test_a_trained_model_samples_its_grammar(learned, grammar_corpus, tmp_path, 
     of the same model untrained (one epoch at a tiny learning rate) do not.
     The same seed gives the same text. A prompt of no words is refused."""
     grammar = re.compile(r"(the|a) \w+ (sees the|likes a|finds the|hears a) \w+( \w+)?")
-    # Five epochs on 1000 lines (about 170 steps; tests/conftest.py): 88 steps,
+    # Five epochs on 600 lines (about 100 steps; tests/conftest.py): 88 steps,
     # clipped by the norm of the whole gradient as in Fluid, learned the
     # grammar, and 55 left it half learned.
     learned = os.path.join(learned("paddle", "chunks")[0], "ck")
     untrained = str(tmp_path / "untrained")
-    train_script("paddle", "--data_dir", grammar_corpus(1000), "--save_dir", untrained,
+    train_script("paddle", "--data_dir", grammar_corpus(600), "--save_dir", untrained,
                  *TINY_MODEL, "--batching", "chunks", "--epochs", "1", "--learning_rate", "1e-6")
 
     def share_grammatical(text):

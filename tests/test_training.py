@@ -34,7 +34,7 @@ RUNS = [(framework, batching) for framework in [*sorted(SCRIPTS), *TODAYS]
 
 @pytest.fixture(scope="module")
 def data_dir(grammar_corpus):
-    return grammar_corpus(1000)
+    return grammar_corpus(600)
 
 
 def train(framework, data_dir, out_dir, *flags):
