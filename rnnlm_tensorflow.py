@@ -13,6 +13,7 @@ import collections
 
 import load_data_tf
 from compat.devices import tensorflow_device
+from compat.indexed_slices import each_word_once
 from compat.tf_v1 import tf
 from config import cpu_threads, evaluation_config, learning_rate_at, parse_config, trained_config
 from distributed.tf_v1 import ONE_WORKER, global_gradient, join_workers
@@ -116,30 +117,14 @@ def add_optimizer(config, loss):
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
     new_learning_rate = tf.placeholder(tf.float32, [], "new_learning_rate")
     params = tf.trainable_variables()
-    grads = [each_word_once(grad) for grad in tf.gradients(loss, params)]
+    # One row per word of the embedding's sparse gradient: the norm Fluid and Paddle clip by.
+    grads = [each_word_once(tf, grad) for grad in tf.gradients(loss, params)]
     grads, _ = tf.clip_by_global_norm(global_gradient(grads, config), config.max_grad_norm)
     optimizer = tf.train.GradientDescentOptimizer(learning_rate)
     # The gradient is the global batch's already (global_gradient): several
     # workers apply it as it is, not summed over them again.
     train_op = optimizer.apply_gradients(zip(grads, params), skip_gradients_aggregation=True)
     return Optimizer(train_op, new_learning_rate, tf.assign(learning_rate, new_learning_rate))
-
-
-def each_word_once(grad):
-    """The embedding's gradient with one row per word of the batch.
-
-    It comes as IndexedSlices with a row for every word of the batch, a
-    repeated word's gradient split over several rows; clip_by_global_norm
-    would square those rows one by one, not their sum, and clip by a wrong
-    norm. Summed per word, it is the norm Fluid and Paddle clip by, and it
-    stays sparse: made dense, [vocab, hidden], it slowed each step (the
-    more at `small`: docs/performance.md).
-    """
-    if not isinstance(grad, tf.IndexedSlices):
-        return grad
-    words, rows = tf.unique(grad.indices)
-    summed = tf.math.unsorted_segment_sum(grad.values, rows, tf.size(words))
-    return tf.IndexedSlices(summed, words, grad.dense_shape)
 
 
 def set_learning_rate(trainer, config, epoch):

@@ -22,6 +22,7 @@ one worker makes with N x B rows.
 import json
 import os
 
+from compat.indexed_slices import each_word_once
 from config import global_batch_config
 from distributed.workers import OneWorker
 from errors import UserError
@@ -85,7 +86,7 @@ def tensorflow_global_gradient(tf, grads, config):
     sparse = [isinstance(grad, tf.IndexedSlices) for grad in grads]
     dense = iter(tensorflow_all_reduce_sum(tf, [grad for grad, rows in zip(grads, sparse)
                                                 if not rows]))
-    summed = [each_row_once(tf, gathered_rows(tf, grad, most_rows(config))) if rows
+    summed = [each_word_once(tf, gathered_rows(tf, grad, most_rows(config))) if rows
               else next(dense) for grad, rows in zip(grads, sparse)]
     clipped, _ = tf.clip_by_global_norm([mean_of(tf, grad, count) for grad in summed],
                                         config.max_grad_norm)
@@ -116,17 +117,6 @@ def gathered_rows(tf, slices, rows):
     return tf.IndexedSlices(context.all_gather(values, axis=0, options=options),
                             context.all_gather(indices, axis=0, options=options),
                             slices.dense_shape)
-
-
-def each_row_once(tf, grad):
-    """A gathered sparse gradient with one row per index (the workers'
-    rows of a word added), which clipping needs to see the global norm;
-    a dense one as it is."""
-    if not isinstance(grad, tf.IndexedSlices):
-        return grad
-    rows, positions = tf.unique(grad.indices)
-    summed = tf.math.unsorted_segment_sum(grad.values, positions, tf.size(rows))
-    return tf.IndexedSlices(summed, rows, grad.dense_shape)
 
 
 def mean_of(tf, grad, count):
