@@ -73,6 +73,8 @@ def forked_framework(args, cwd):
         return script.group(1)
     if args[:2] == ["-m", "tests.evaluate_apart"]:
         return args[2]
+    if args[:2] == ["-m", "tests.interrupting"]:
+        return args[3]
     if args[:2] == ["experiments/compilations.py", "--one"]:
         return args[2]
     if os.path.basename(args[0]) == "bench.py" and args[1:2] == ["--one"]:
@@ -116,26 +118,89 @@ def read_json(path):
 
 
 _zygotes = {}
+_started = {}  # framework: the Started run its zygote serves
 
 
-def forked_run(framework, args, timeout, cwd):
-    """`python ARGS` in `cwd`, a child of this process's zygote for `framework`."""
+def zygote_of(framework):
+    """This process's zygote for `framework`, started the first time it is
+    asked for; free: a Started run it still serves (of a test that ended
+    without waiting for it) is killed first."""
+    running = _started.pop(framework, None)
+    if running:
+        running.kill()
+        running.wait()
     zygote = _zygotes.get(framework)
     if zygote is None or zygote.poll() is not None:
         zygote = _zygotes[framework] = subprocess.Popen(
             [sys.executable, "-m", "tests.zygote", framework], cwd=REPO, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return zygote
+
+
+def forked(zygote, args, cwd, stdout, stderr, unbuffered=False):
+    """The pid of the child that `zygote` forks to run `python ARGS` in `cwd`."""
+    zygote.stdin.write(json.dumps(dict(argv=args, cwd=str(cwd), stdout=stdout, stderr=stderr,
+                                       unbuffered=unbuffered)) + "\n")
+    zygote.stdin.flush()
+    return json.loads(zygote.stdout.readline())["pid"]
+
+
+def exit_code(zygote, timeout):
+    """The exit code of the child `zygote` runs now, or None if it runs past `timeout` s."""
+    if not select.select([zygote.stdout], [], [], timeout)[0]:
+        return None
+    return json.loads(zygote.stdout.readline())["returncode"]
+
+
+def forked_run(framework, args, timeout, cwd):
+    """`python ARGS` in `cwd`, a child of this process's zygote for `framework`."""
+    zygote = zygote_of(framework)
     with tempfile.TemporaryDirectory() as folder:
         out, err = os.path.join(folder, "stdout"), os.path.join(folder, "stderr")
-        zygote.stdin.write(json.dumps(dict(argv=args, cwd=str(cwd), stdout=out, stderr=err)) + "\n")
-        zygote.stdin.flush()
-        pid = json.loads(zygote.stdout.readline())["pid"]
-        if not select.select([zygote.stdout], [], [], timeout)[0]:
+        pid = forked(zygote, args, cwd, out, err)
+        code = exit_code(zygote, timeout)
+        if code is None:
             os.kill(pid, signal.SIGKILL)
             raise subprocess.TimeoutExpired(args, timeout)
-        code = json.loads(zygote.stdout.readline())["returncode"]
         with open(out, encoding="utf-8") as stdout, open(err, encoding="utf-8") as stderr:
             return subprocess.CompletedProcess(args, code, stdout.read(), stderr.read())
+
+
+class Started:
+    """`python rnnlm_FRAMEWORK.py ARGS` forked from this process's zygote and
+    left running, seen as subprocess.Popen with pipes shows a process: its
+    stdout and stderr read as it prints them (unbuffered), send_signal(),
+    kill() and wait(). For the tests that signal a run (the zygote serves
+    no other run of its framework until this one ends)."""
+
+    def __init__(self, framework, args):
+        self.zygote = zygote_of(framework)
+        _started[framework] = self
+        self.folder = tempfile.mkdtemp()
+        out, err = os.path.join(self.folder, "stdout"), os.path.join(self.folder, "stderr")
+        os.mkfifo(out)
+        os.mkfifo(err)
+        self.pid = forked(self.zygote, [f"rnnlm_{framework}.py", *map(str, args)], REPO, out, err,
+                          unbuffered=True)
+        # In the order the child opens them: each open waits for the other end.
+        self.stdout = open(out, encoding="utf-8")
+        self.stderr = open(err, encoding="utf-8")
+        self.returncode = None
+
+    def send_signal(self, number):
+        if self.returncode is None:
+            os.kill(self.pid, number)
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout=None):
+        if self.returncode is None:
+            self.returncode = exit_code(self.zygote, timeout)
+            if self.returncode is None:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            shutil.rmtree(self.folder)
+        return self.returncode
 
 
 def succeeded(result):

@@ -21,7 +21,7 @@ from compat.paddle_fluid import paddle
 from compat.tf_v1 import tf
 from errors import UserError
 from ptb import batching, corpus
-from tests.conftest import EAGER_STEP, ON_ONE_CPU, REPO, one_line_error, tried_runs
+from tests.conftest import EAGER_STEP, ON_ONE_CPU, REPO, Started, one_line_error, run_command, tried_runs
 from tests.corpora import write_grammar_corpus, write_split
 from tests.interrupting import calls_finished_before_the_stop
 from training import errors
@@ -76,12 +76,11 @@ def folder_state(folder):
 
 
 def start(framework, *args):
-    """The script in a subprocess, its output unbuffered and read line by
-    line; killed after 300 s, so that a run which misses its stop fails the
-    test (read_until) rather than train for ever."""
-    process = subprocess.Popen([sys.executable, f"rnnlm_{framework}.py", *args], cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    """The script forked from its zygote and left running, its output read
+    line by line as it prints (tests/conftest.py: Started); killed after
+    300 s, so that a run which misses its stop fails the test (read_until)
+    rather than train for ever."""
+    process = Started(framework, args)
     deadline = threading.Timer(300, process.kill)
     deadline.daemon = True
     deadline.start()
@@ -430,8 +429,7 @@ def test_a_stop_lands_between_batches_never_inside_the_framework(framework, data
 
 @pytest.mark.parametrize("framework", TODAYS)
 def test_todays_scripts_stop_between_batches_too(framework, data_dir):
-    run = subprocess.run([sys.executable, "-m", "tests.interrupting", data_dir, framework],
-                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    run = run_command("-m", "tests.interrupting", data_dir, framework, timeout=120)
     assert run.stdout.split() == [framework, "1"], run.stderr[-2000:]
 
 

@@ -7,8 +7,9 @@ rnnlm_X.py ARGS` would be, without paying its framework's start-up again
     python -m tests.zygote FRAMEWORK
 
 Each line on stdin asks for one run: {"argv": [...], "cwd", "stdout",
-"stderr"}, argv as `python` would take it (a script's path, or -m and a
-module); the run's output goes to those two files. For each run the
+"stderr", "unbuffered"}, argv as `python` would take it (a script's path,
+or -m and a module); the run's output goes to those two files (or FIFOs,
+read as it prints: "unbuffered", as PYTHONUNBUFFERED=1 has it). For each run the
 zygote answers two lines: {"pid"} when it starts, {"returncode"} when it
 ends.
 """
@@ -27,6 +28,8 @@ def run_child(request):
     for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
         out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         os.dup2(out, fd)
+    if request["unbuffered"]:
+        sys.stdout.reconfigure(line_buffering=True, write_through=True)
     argv = request["argv"]
     code = 0
     try:
