@@ -55,9 +55,10 @@ RESUMED = "sentences-resumed"
 def run_command(*args, timeout=300, cwd=REPO, **options):
     """`python ARGS` in the folder `cwd` (the repository's, or a copy of
     it); the finished process. A training script's run (or
-    tests/evaluate_apart.py's), export.py's of a checkpoint and score.py's
-    of a native export are forked from a zygote that has imported their
-    framework already (tests/zygote.py)."""
+    tests/evaluate_apart.py's or tests/interrupting.py's), export.py's of a
+    checkpoint and score.py's of a native export are forked from a zygote
+    that has imported their framework already (tests/zygote.py; a run to
+    be signalled as it trains: Started)."""
     args = list(map(str, args))
     framework = forked_framework(args, cwd)
     if framework and not options:
