@@ -31,7 +31,7 @@ from model_io.exported import EXPORT_JSON, file_digests
 from model_io.saved import framework_module, open_checkpoint, reading
 from training.checkpoints import VOCAB, make_output_folder, vocab_text, vocabulary_hash
 from training.errors import run_cli
-from training.reports import replace_file, strict_json
+from training.files import replace_file, strict_json
 
 
 def parse_args(argv):

@@ -26,7 +26,7 @@ import shutil
 from compat.error_text import first_line
 from errors import UserError
 from training.errors import stops_deferred
-from training.reports import replace_file, strict_json
+from training.files import replace_file, strict_json
 
 MARKER = "checkpoint.json"
 VOCAB = "vocab.txt"

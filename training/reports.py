@@ -1,13 +1,13 @@
 """What a run reports: the epoch and test lines, the metrics file, the machine."""
 import importlib.metadata
 import json
-import math
 import os
 import platform
 import resource
 import shlex
 
 from errors import UserError
+from training.files import replace_file, strict_json
 
 
 class MetricsLog:
@@ -63,23 +63,6 @@ def read_json_lines(path):
             except json.JSONDecodeError:
                 continue
     return lines
-
-
-def replace_file(path, text):
-    """Write `text` to `path` whole or not at all: into a temporary name,
-    flushed to disk, then renamed over `path`."""
-    temporary = path + ".partial"
-    with open(temporary, "w", encoding="utf-8") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
-
-
-def strict_json(fields):
-    """One JSON object: numbers that are not finite become null, which every parser reads."""
-    return json.dumps({key: None if isinstance(value, float) and not math.isfinite(value) else value
-                       for key, value in fields.items()}, allow_nan=False)
 
 
 def epoch_record(framework, config, epoch, learning_rate, train, valid):
