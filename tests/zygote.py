@@ -9,9 +9,9 @@ rnnlm_X.py ARGS` would be, without paying its framework's start-up again
 Each line on stdin asks for one run: {"argv": [...], "cwd", "stdout",
 "stderr", "unbuffered"}, argv as `python` would take it (a script's path,
 or -m and a module); the run's output goes to those two files (or FIFOs,
-read as it prints: "unbuffered", as PYTHONUNBUFFERED=1 has it). For each run the
-zygote answers two lines: {"pid"} when it starts, {"returncode"} when it
-ends.
+read as it prints: "unbuffered", as PYTHONUNBUFFERED=1 has it). For each
+run the zygote answers two lines: {"pid"} when it starts, {"returncode"}
+when it ends.
 """
 import importlib
 import json
