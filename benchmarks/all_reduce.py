@@ -51,22 +51,21 @@ def tensorflow_exchanges(tf, config):
         tensorflow_global_gradient,
     )
     rows = most_rows(config)
+    shapes = model_shapes(config)
 
-    def gradients():
-        values = {name: tf.ones(shape) for name, shape in model_shapes(config).items()}
-        values["embedding"] = tf.IndexedSlices(tf.ones([rows, config.hidden_size]),
-                                               tf.zeros([rows], tf.int32),
-                                               tf.constant([config.vocab_size, config.hidden_size]))
-        return values
+    def gradient(name):
+        if name == "embedding":
+            return tf.IndexedSlices(tf.ones([rows, config.hidden_size]), tf.zeros([rows], tf.int32),
+                                    tf.constant([config.vocab_size, config.hidden_size]))
+        return tf.ones(shapes[name])
 
     def exchange(name):
-        values = gradients()
         if name == "all":
-            return tensorflow_global_gradient(tf, list(values.values()), config)
+            return tensorflow_global_gradient(tf, [gradient(part) for part in shapes], config)
         if name == "embedding":
-            return gathered_rows(tf, values[name], rows)
-        return tensorflow_all_reduce_sum(tf, values[name])
-    return {name: functools.partial(exchange, name) for name in [*model_shapes(config), "all"]}
+            return gathered_rows(tf, gradient(name), rows)
+        return tensorflow_all_reduce_sum(tf, gradient(name))
+    return {name: functools.partial(exchange, name) for name in [*shapes, "all"]}
 
 
 def tensorflow_calls(config):
