@@ -12,7 +12,7 @@ import os
 import sys
 
 from compat.heap import keep_freed_memory
-from compat.native_logs import native_stderr_silenced
+from compat.loading import native_stderr_silenced, stops_end_it_quietly
 
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") == "1":
     raise ImportError("this process runs TensorFlow's v1 graph (compat.tf_v1); "
@@ -38,9 +38,9 @@ def not_installed(name):
 
 # Keras imports matplotlib, if it is there, for image galleries that a
 # language model never draws: 0.45 s of a Keras process's 3.2 s start-up.
-with native_stderr_silenced(), not_installed("matplotlib"):
-    import keras  # noqa: E402,F401  the scripts import it from here
-    import tensorflow as tf  # noqa: E402,F401
+with native_stderr_silenced(), stops_end_it_quietly(), not_installed("matplotlib"):
+    import keras  # noqa: F401  the scripts import it from here
+    import tensorflow as tf
 
 tf.get_logger().setLevel("ERROR")
 keep_freed_memory()

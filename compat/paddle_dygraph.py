@@ -13,6 +13,7 @@ import os
 import sys
 import warnings
 
+from compat.loading import stops_end_it_quietly
 from compat.mkl import use_avx2_kernels_on_amd
 
 if "paddle" in sys.modules and os.environ.get("FLAGS_enable_pir_api") == "0":
@@ -29,7 +30,8 @@ warnings.filterwarnings("ignore", message="No ccache found")
 # a PIR value does not have (pir/math_op_patch.py:241). Nothing of ours reads it.
 warnings.filterwarnings("ignore", message="Tensor do not have 'place' interface for pir graph")
 
-import paddle  # noqa: E402,F401  the scripts import it from here
+with stops_end_it_quietly():
+    import paddle  # noqa: F401  the scripts import it from here
 
 
 def init_parallel_env():

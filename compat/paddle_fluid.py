@@ -19,6 +19,7 @@ import os
 import sys
 import warnings
 
+from compat.loading import stops_end_it_quietly
 from compat.mkl import use_avx2_kernels_on_amd
 
 if "paddle" in sys.modules and os.environ.get("FLAGS_enable_pir_api") != "0":
@@ -28,10 +29,11 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # hide the executor's INFO lines
 warnings.filterwarnings("ignore", message="No ccache found")
 use_avx2_kernels_on_amd()
 
-import paddle  # noqa: E402
-from paddle.base.data_feeder import convert_dtype  # noqa: E402
-from paddle.base.layer_helper import LayerHelper  # noqa: E402
-from paddle.utils.deprecated import VisibleDeprecationWarning  # noqa: E402
+with stops_end_it_quietly():
+    import paddle
+    from paddle.base.data_feeder import convert_dtype
+    from paddle.base.layer_helper import LayerHelper
+    from paddle.utils.deprecated import VisibleDeprecationWarning
 
 # The legacy graph is deprecated, and using it is the point here.
 warnings.filterwarnings("ignore", category=VisibleDeprecationWarning)

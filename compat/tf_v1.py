@@ -13,7 +13,7 @@ import os
 import sys
 import warnings
 
-from compat.native_logs import native_stderr_silenced
+from compat.loading import native_stderr_silenced, stops_end_it_quietly
 
 if "tensorflow" in sys.modules and os.environ.get("TF_USE_LEGACY_KERAS") != "1":
     raise ImportError("tensorflow was imported before compat.tf_v1; import it first")
@@ -25,9 +25,9 @@ os.environ["TF_XLA_FLAGS"] = " ".join(filter(None, [os.environ.get("TF_XLA_FLAGS
                                                     "--tf_xla_cpu_global_jit"]))
 
 
-with native_stderr_silenced():
-    import tensorflow  # noqa: E402
-    import tf_keras  # noqa: E402,F401  loads the rest of the native code now, quietly
+with native_stderr_silenced(), stops_end_it_quietly():
+    import tensorflow
+    import tf_keras  # noqa: F401  loads the rest of the native code now, quietly
 
 tf = tensorflow.compat.v1
 tf.get_logger().setLevel("ERROR")  # deprecation notices of the v1 API we use on purpose

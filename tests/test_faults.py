@@ -402,6 +402,29 @@ def test_sigterm_stops_like_ctrl_c_keeps_the_checkpoint_and_exits_143(framework,
     assert [line["epoch"] for line in epochs] == list(range(1, len(epochs) + 1))
 
 
+# A module each script imports while its framework loads: Paddle's glog
+# handler of SIGTERM is in place by paddle.incubate.
+@pytest.mark.parametrize("script, stop, module", [
+    ("rnnlm_fluid.py", "SIGTERM", "paddle.incubate"),
+    ("rnnlm_paddle.py", "SIGTERM", "paddle.incubate"),
+    ("rnnlm_paddle.py", "SIGINT", "paddle.incubate"),
+    ("rnnlm_tensorflow.py", "SIGINT", "tensorflow"),
+    ("rnnlm_keras.py", "SIGINT", "keras")])
+def test_a_stop_while_the_framework_loads_ends_the_script_quietly(script, stop, module,
+                                                                  data_dir, tmp_path):
+    """Ctrl-C or SIGTERM in a script's first seconds, before it handles
+    stops, ends it as the signal ends any program: no traceback of the
+    imports, no C++ stack dump, nothing written. Started as a user starts
+    it: this process's frameworks set OMP_NUM_THREADS=1, and without it
+    numpy's math library starts a thread, which may take the signal."""
+    env = {name: value for name, value in os.environ.items() if name != "OMP_NUM_THREADS"}
+    ended = subprocess.run([sys.executable, "-m", "tests.signalled_while_loading", stop, module,
+                            script, *flags(data_dir, tmp_path)],
+                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert (ended.returncode, ended.stdout, ended.stderr) == (-getattr(signal, stop), "", "")
+    assert os.listdir(tmp_path) == []
+
+
 def test_an_interrupted_test_line_says_how_far_the_training_got():
     assert [trained_for(epochs) for epochs in (0, 1, 3)] == [
         "part of epoch 1", "1 whole epoch and part of epoch 2", "3 whole epochs and part of epoch 4"]
