@@ -155,7 +155,13 @@ def wait_for(workers, relay, stop):
     error = relay.error_of(0)
     if error:
         raise UserError(error)
-    return workers[0].returncode
+    return shell_status(workers[0].returncode)
+
+
+def shell_status(code):
+    """A process's exit code as a shell reports it: 128 + N for one that
+    signal N ended (Popen's -N; sys.exit(-N) would exit 256 - N)."""
+    return 128 - code if code < 0 else code
 
 
 def main(argv=None):

@@ -244,6 +244,22 @@ def test_a_worker_that_dies_stops_the_others_with_one_line(data_dir, tmp_path):
                                                "-9; its output is above")
 
 
+def test_ctrl_c_while_the_workers_load_ends_the_launch_as_ctrl_c_ends_it(data_dir, tmp_path):
+    """The launcher passes Ctrl-C on to the workers, which end as the
+    signal ends them while TensorFlow loads: the launch then ends with 130,
+    as a shell reports a process that Ctrl-C ended, not with the worker's
+    -2 cut to a byte (254)."""
+    launcher = subprocess.Popen(launch("tensorflow", *flags(data_dir, str(tmp_path), "chunks", BATCH)),
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while len(subprocess.run(["pgrep", "-P", str(launcher.pid)], capture_output=True,
+                             text=True).stdout.split()) < 2:
+        time.sleep(0.05)
+    time.sleep(0.2)  # the launcher passes stops on once both have started; TF loads for seconds
+    launcher.send_signal(signal.SIGINT)
+    stdout, stderr = launcher.communicate(timeout=120)
+    assert (launcher.returncode, stdout, stderr) == (130, "", "")
+
+
 def test_a_worker_refused_at_start_up_ends_the_launch_with_its_own_line(data_dir, tmp_path):
     """Worker 0 refuses a --save_dir that holds a checkpoint; worker 1,
     already waiting for it, loses it. The user sees worker 0's line, once,
