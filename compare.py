@@ -35,7 +35,7 @@ from errors import UserError
 from ptb import corpus
 from ptb.batching import count_targets
 from training.checkpoints import make_output_folder, refuse_other_files
-from training.errors import Terminated, run_cli, stop_handled
+from training.errors import Terminated, describe_stop, run_cli, stop_handled, stops_deferred
 from training.reports import machine_summary, read_json_lines, repo_command, versions_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -135,8 +135,8 @@ def planned_runs(scripts, batchings):
 
 
 def run_training(framework, batching, seed, script_flags, options):
-    """Run one training script to its end; return its record: the command,
-    log, status (done, stopped or failed), epochs, test line and error.
+    """Run one training script to its end; return its record (run_record)
+    and the stop compare.py received, if any.
     options: compare.py's own arguments (--out, --reports_only, --logdir)."""
     name = f"{framework}-{batching}-seed{seed}"
     out, reports_only = options.out, options.reports_only
@@ -150,28 +150,44 @@ def run_training(framework, batching, seed, script_flags, options):
     print(f"running {name}: {command}", flush=True)
     log_path = os.path.join(out, f"{name}.log")
     with open(log_path, "w", encoding="utf-8", buffering=1) as log:  # each line as it comes
-        # A session of its own: Ctrl-C in the terminal reaches only compare.py,
-        # which passes it on once.
-        child = subprocess.Popen([sys.executable, os.path.join(HERE, SCRIPTS[framework]), *args],
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                 errors="replace", start_new_session=True)
-        code, stop = wait_passing_on_stops(child, log)
-    if reports_only:
-        shutil.rmtree(save_dir, ignore_errors=True)
-    epochs, test = read_metrics(metrics_file)
-    finished = code == 0 and test is not None and not test["interrupted"]
-    status = "done" if finished else "stopped" if epochs or test else "failed"
-    run = dict(framework=framework, batching=batching, seed=seed, command=command, log=log_path,
-               status=status, epochs=epochs, test=test,
-               error=None if finished else last_error_line(log_path, code))
+        code, stop = run_passing_on_stops([sys.executable, os.path.join(HERE, SCRIPTS[framework]),
+                                           *args], log)
+    try:
+        with stops_deferred():  # the run is recorded whole, whatever stop comes meanwhile
+            if reports_only:
+                shutil.rmtree(save_dir, ignore_errors=True)
+            run = run_record(dict(framework=framework, batching=batching, seed=seed,
+                                  command=command, log=log_path), metrics_file, code, stop)
+    except KeyboardInterrupt as interrupt:
+        stop_handled()
+        stop = stop or interrupt
     return run, stop
 
 
-def wait_passing_on_stops(child, log):
-    """Copy `child`'s output into `log` as it comes, showing its SHOWN lines,
-    until it ends; a Ctrl-C or SIGTERM meanwhile is passed on to it. Return
-    its exit code and the stop compare.py received, if any."""
+def run_record(run, metrics_file, code, stop):
+    """`run` (its names, command and log) with how it ended: its status
+    (done, stopped or failed), epochs, test line and error."""
+    epochs, test = read_metrics(metrics_file)
+    finished = code == 0 and test is not None and not test["interrupted"]
+    status = "done" if finished else "stopped" if epochs or test or stop else "failed"
+    error = None if finished else describe_stop(stop) if stop else last_error_line(run["log"], code)
+    return dict(run, status=status, epochs=epochs, test=test, error=error)
+
+
+def run_passing_on_stops(argv, log):
+    """Run `argv`, its output copied into `log` as it comes and its SHOWN
+    lines shown, until it ends; a Ctrl-C or SIGTERM meanwhile, or while it
+    starts, is passed on to it. Return its exit code and the stop
+    compare.py received, if any."""
     stop = None
+    try:
+        with stops_deferred():  # until there is a child to pass a stop on to
+            # A session of its own: Ctrl-C in the terminal reaches only
+            # compare.py, which passes it on once.
+            child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, errors="replace", start_new_session=True)
+    except KeyboardInterrupt as interrupt:
+        stop = passed_on(interrupt, child)
     while True:
         try:
             for line in child.stdout:
@@ -180,9 +196,14 @@ def wait_passing_on_stops(child, log):
                     print(f"  {line}", end="", flush=True)
             return child.wait(), stop
         except KeyboardInterrupt as interrupt:
-            stop_handled()
-            stop = interrupt
-            child.send_signal(signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)
+            stop = passed_on(interrupt, child)
+
+
+def passed_on(stop, child):
+    """`stop`, handled here by passing it on to `child` as the signal it came as."""
+    stop_handled()
+    child.send_signal(signal.SIGTERM if isinstance(stop, Terminated) else signal.SIGINT)
+    return stop
 
 
 def last_error_line(log_path, code):
@@ -355,6 +376,8 @@ def markdown_table(runs):
 def scored_tokens_note(runs, expected):
     """Say whether every run scored the same W + L test tokens."""
     scored = {run["test"]["test_words"] for run in runs if run["test"]}
+    if not scored:
+        return "No run reached its test."
     if scored == {expected}:
         return f"Every run scored the same {expected:,} test tokens (W + L of the test split)."
     return f"**Warning:** test tokens scored differ: {sorted(scored)} against W + L = {expected:,}."
@@ -415,7 +438,8 @@ def plot(runs, out):
                                 color=color, alpha=0.2)
     curves.set(xlabel="epoch", ylabel="valid perplexity", title="Validation perplexity")
     curves.xaxis.get_major_locator().set_params(integer=True)
-    curves.legend()
+    if shown:  # a run stopped before its first epoch has no curve
+        curves.legend()
     speeds = [[line["value"] for line in per_run(with_epochs, "words_per_sec")]
               for _, with_epochs in shown]
     means = [statistics.mean(values) for values in speeds]
@@ -451,26 +475,43 @@ def claim_report_folder(out):
     make_output_folder(out, "--out", out)
 
 
+def run_all(planned, script_flags, args):
+    """Run the planned (framework, batching, seed) in turn until a stop;
+    return the runs' records and the stop, if any."""
+    runs = []
+    for framework, batching, seed in planned:
+        try:
+            run, stop = run_training(framework, batching, seed, script_flags, args)
+        except KeyboardInterrupt as interrupt:  # before its script started: left out
+            stop_handled()
+            return runs, interrupt
+        runs.append(run)
+        if stop:
+            return runs, stop  # the runs not started are left out of the report
+    return runs, None
+
+
+def report(runs, seeds, command, test_targets, out):
+    """Write the report and its chart into `out`, and print its table:
+    whole, whatever stop comes meanwhile."""
+    with stops_deferred():
+        write_report(runs, seeds, command, test_targets, out)
+        plot(runs, out)
+        print(f"\n{markdown_table(runs)}\n\n{scored_tokens_note(runs, test_targets)}\n"
+              f"{spread_note(runs, seeds)}")
+        print(f"report: {os.path.join(out, 'comparison.md')}; {kept_note(out)}")
+
+
 def main(argv=None):
     args, script_flags, config_args = parse_args(argv)
     data = corpus.load_corpus(config_args.data_dir)  # fails here, before any run, if it must
     claim_report_folder(args.out)
-    runs, stop = [], None
     # Seed by seed: a report cut short by a stop still covers every configuration.
     planned = [(framework, batching, seed) for seed in args.seeds
                for framework, batching in planned_runs(args.scripts, args.batchings)]
-    for framework, batching, seed in planned:
-        run, stop = run_training(framework, batching, seed, script_flags, args)
-        runs.append(run)
-        if stop:
-            break  # the runs not started are left out of the report
-    test_targets = count_targets(data.test)
-    command = repo_command("compare.py", sys.argv[1:] if argv is None else argv)
-    write_report(runs, args.seeds, command, test_targets, args.out)
-    plot(runs, args.out)
-    print(f"\n{markdown_table(runs)}\n\n{scored_tokens_note(runs, test_targets)}\n"
-          f"{spread_note(runs, args.seeds)}")
-    print(f"report: {os.path.join(args.out, 'comparison.md')}; {kept_note(args.out)}")
+    runs, stop = run_all(planned, script_flags, args)
+    report(runs, args.seeds, repo_command("compare.py", sys.argv[1:] if argv is None else argv),
+           count_targets(data.test), args.out)
     if stop:
         raise stop
     unfinished = [label(run) for run in runs if run["status"] != "done"]

@@ -176,6 +176,27 @@ def test_sigterm_to_compare_stops_its_running_script(data_dir, tmp_path):
     assert "| fluid | sentences | stopped after " in report and "| tensorflow |" not in report
 
 
+def test_ctrl_c_before_the_first_epoch_reports_the_run_as_stopped(data_dir, tmp_path):
+    """Ctrl-C while the running script still loads its framework: the
+    script ends quietly (compat/loading.py), and the report shows its run
+    stopped, says no test was reached (not that the tokens scored differ),
+    and draws no legend for the curves there are none of."""
+    out = tmp_path / "out"
+    command = [sys.executable, "compare.py", "--data_dir", data_dir, "--out", str(out), *TINY]
+    run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert run.stdout.readline().startswith("running fluid-sentences-seed1: ")
+    while not subprocess.run(["pgrep", "-P", str(run.pid)], capture_output=True).stdout:
+        time.sleep(0.01)
+    run.send_signal(signal.SIGINT)  # the script has just started: Paddle loads for a second
+    stdout, stderr = run.communicate(timeout=60)
+    assert (run.returncode, stderr) == (130, "stopped by Ctrl-C\n")
+    report = (out / "comparison.md").read_text()
+    assert table_lines(report) == ["| fluid | sentences | stopped after 0 |" + "  |" * 9]
+    assert "No run reached its test." in report and "Warning" not in report + stdout
+    assert "- fluid/sentences seed 1: stopped, stopped by Ctrl-C" in report
+
+
 def read_proc_cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
