@@ -37,8 +37,10 @@ each row's speed as a multiple of theirs.
 With --profile it also shows how a training step's operator time divides
 among operator types (Paddle's profiler, both modes; the v1 Session's step
 traces; not for Keras). The
-table is printed and written as JSON (--out). Nothing here asserts a speed;
-the tests only check that the numbers are computed as documented.
+table is printed and written as JSON (--out). Ctrl-C or SIGTERM stops the
+measuring: what was measured is still printed and written, with where it
+stopped. Nothing here asserts a speed; the tests only check that the
+numbers are computed as documented.
 
 With --workers N it measures data-parallel training instead: the second of
 two epochs of each script that trains on several workers, on 1 worker and
@@ -61,7 +63,7 @@ from benchmarks import scoring, workers
 from benchmarks.speed import (
     REFERENCES,
     check_reference,
-    measure_in_subprocess,
+    measure_all,
     measure_one,
     table,
     write_results,
@@ -75,7 +77,7 @@ from config import (
     positive_int,
 )
 from ptb import corpus
-from training.errors import run_cli
+from training.errors import describe_stop, run_cli, stops_deferred
 from training.reports import (
     framework_versions,
     machine_summary,
@@ -195,16 +197,28 @@ def main(argv=None):
         check_reference(name, path)
     runs = [(framework, batching, mode) for framework, batching in args.runs for mode in args.modes]
     runs += [(name, "chunks", "idiom") for name, _ in args.reference]
-    results = [measure_in_subprocess(framework, batching, mode, model, args)
-               for model in args.models for framework, batching, mode in runs]
-    write_results(args.out, dict(command=command, machine=machine_summary(),
-                                 versions=framework_versions(), results=results))
+    plan = [(framework, batching, mode, model)
+            for model in args.models for framework, batching, mode in runs]
+    results, stop = measure_all(plan, args)
+    stopped = stop and f"{describe_stop(stop)} after {len(results)} of {len(plan)} measurements"
+    with stops_deferred():  # what was measured is written whole, whatever stop comes meanwhile
+        write_results(args.out, dict(command=command, machine=machine_summary(),
+                                     versions=framework_versions(), results=results,
+                                     **({"stopped": stopped} if stop else {})))
+        report(command, results, stopped, args.out)
+    if stop:
+        raise stop
+
+
+def report(command, results, stopped, out):
+    """Print the table of `results`, the operator shares of those profiled,
+    and where they were written."""
     print(f"\n{command}\n{machine_summary()}\n{versions_line()}\n\n{table(results)}\n")
     for r in results:
         if "operator_shares" in r:
             print(f"{r['framework']}/{r['batching']} {r['model']}, share of operator time in "
                   "training: " + ", ".join(f"{kind} {share:.0%}" for kind, share in r["operator_shares"]))
-    print(f"written: {args.out}")
+    print(f"written: {out}" + (f" ({stopped})" if stopped else ""))
 
 
 if __name__ == "__main__":

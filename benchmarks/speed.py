@@ -22,7 +22,8 @@ from config import PRESETS, Config, cpu_threads, learning_rate_at
 from errors import UserError
 from ptb import corpus
 from ptb.batching import Batches, make_batches
-from training.errors import child_error
+from training.errors import child_error, stop_handled
+from training.files import replace_file
 from training.reports import peak_memory_mb
 
 # The command that measures one run in a process of its own.
@@ -521,6 +522,20 @@ def shares(seconds, top=8):
     return [(kind, spent / total) for kind, spent in collections.Counter(seconds).most_common(top)]
 
 
+def measure_all(plan, args):
+    """measure_in_subprocess for each (framework, batching, mode, model) of
+    `plan` in turn, until Ctrl-C or SIGTERM: the results so far, and the
+    stop if one came."""
+    results = []
+    for planned in plan:
+        try:
+            results.append(measure_in_subprocess(*planned, args))
+        except KeyboardInterrupt as stop:
+            stop_handled()
+            return results, stop
+    return results, None
+
+
 def measure_in_subprocess(framework, batching, mode, model, args):
     """measure_one in a fresh process, so that memory and threads start clean."""
     paths = dict(args.reference)
@@ -604,6 +619,6 @@ def check_reference(name, path):
 
 
 def write_results(path, results):
+    """Write the results as JSON to `path`, whole or not at all."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "w", encoding="utf-8") as out:
-        json.dump(results, out, indent=1)
+    replace_file(path, json.dumps(results, indent=1))

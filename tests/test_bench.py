@@ -104,6 +104,32 @@ def test_a_small_benchmark_writes_its_table(tmp_path, capsys, monkeypatch):
     assert "| fluid | sentences | idiom | test |" in capsys.readouterr().out
 
 
+def test_a_stop_keeps_what_was_measured(tmp_path, capsys, monkeypatch):
+    """Ctrl-C in the second of three measurements: the first is written and
+    shown, the file says where the benchmark stopped, and bench.py ends as
+    Ctrl-C ends it."""
+    measured = []
+
+    def measure(framework, batching, mode, model, args):
+        if measured:
+            raise KeyboardInterrupt  # as subprocess.run raises it, the measuring child killed
+        measured.append(dict(framework=framework, batching=batching, mode=mode, model=model,
+                             error="no output"))
+        return measured[0]
+    monkeypatch.setattr(speed, "measure_in_subprocess", measure)
+    data_dir = write_grammar_corpus(tmp_path / "data", train_lines=20)
+    out = tmp_path / "bench.json"
+    with pytest.raises(KeyboardInterrupt):
+        bench.main(["--data_dir", str(data_dir), "--models", "test", "--out", str(out),
+                    "--runs", "fluid/sentences,paddle/chunks,tensorflow/chunks", "--modes", "idiom"])
+    written = json.loads(out.read_text())
+    assert written["results"] == measured
+    assert written["stopped"] == "stopped by Ctrl-C after 1 of 3 measurements"
+    printed = capsys.readouterr().out
+    assert "| fluid | sentences | idiom | test | failed: no output |" in printed
+    assert printed.rstrip().endswith(f"written: {out} (stopped by Ctrl-C after 1 of 3 measurements)")
+
+
 @pytest.mark.parametrize("flag", [["--models", "huge"], ["--runs", "fluid/words"],
                                   ["--profile", "--runs", "keras/chunks"]])
 def test_bad_choices_are_refused_in_one_line(flag, capsys):
