@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from compat.loading import stops_end_it_quietly
 from errors import UserError
 from model_io.saved import read_vocab
 from training.checkpoints import VOCAB
@@ -35,7 +36,11 @@ class Exported:
         self.meta = read_meta(folder)
         self.vocab = read_vocab(os.path.join(folder, VOCAB), self.meta["vocabulary"])
         try:
-            self.runtime = RUNTIMES[self.meta["runtime"]](folder, self.meta)
+            # A stop waits until the runtime is loaded: inside a C extension's
+            # import it would come out as an ImportError (Paddle's says
+            # "initialization failed"), read below as a damaged export.
+            with stops_deferred():
+                self.runtime = RUNTIMES[self.meta["runtime"]](folder, self.meta)
         except Exception as error:  # each runtime has its own errors for a damaged file
             raise UserError(f"cannot load the export in {folder} ({str(error).strip()[:160]}); "
                             "it is damaged: export it again") from None
@@ -101,7 +106,8 @@ def paddle_runtime(folder, meta):
     """paddle.inference's predictor on the export's program and parameters."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     warnings.filterwarnings("ignore", message="No ccache found")
-    import paddle.inference as inference
+    with stops_end_it_quietly():  # its import installs glog's SIGTERM handler (compat/loading.py)
+        import paddle.inference as inference
     model, params = (os.path.join(folder, name) for name in meta["files"])
     config = inference.Config(model, params)
     config.disable_glog_info()

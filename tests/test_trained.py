@@ -12,7 +12,9 @@ import pickle
 import re
 import shlex
 import shutil
+import signal
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -23,10 +25,12 @@ import score
 from benchmarks import scoring
 from config import FRAMEWORKS
 from errors import UserError
+from model_io import exported as exported_module
 from model_io.exported import Exported
 from tests.conftest import (
     IN_PROCESS,
     ON_ONE_CPU,
+    REPO,
     TINY_MODEL,
     cli_error,
     made_once,
@@ -36,6 +40,7 @@ from tests.conftest import (
     succeeded,
     train_script,
 )
+from training import errors
 from training.checkpoints import CheckpointFolder, best_epoch
 
 # Scripts in the order convert.py carries a checkpoint around the circle.
@@ -306,6 +311,37 @@ def test_an_incomplete_or_damaged_export_is_one_line(exported, data_dir, tmp_pat
     one_line_error(run("score.py", export, test_split), "not a complete export")
     (export / "export.json").unlink()
     one_line_error(run("score.py", export, test_split), "not a complete export")
+
+@pytest.mark.parametrize("two_epochs", ["fluid"], indirect=True)
+def test_a_stop_while_the_runtime_loads_is_not_called_a_damaged_export(exported, data_dir, capsys,
+                                                                     monkeypatch):
+    """Ctrl-C inside a C extension's import comes out as its ImportError, as
+    Paddle's "initialization failed" did when score.py loaded
+    paddle.inference: score.py then said the export was damaged. It stops
+    as Ctrl-C stops it."""
+    def interrupted_import(folder, meta):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            sum(range(100_000))  # the handler runs here
+        except KeyboardInterrupt:
+            raise ImportError("initialization failed") from None
+    monkeypatch.setitem(exported_module.RUNTIMES, "paddle.inference", interrupted_import)
+    monkeypatch.setattr(errors, "unhandled_stops", [])
+    _, _, export = exported
+    argv = [str(export), os.path.join(data_dir, "ptb.test.txt")]
+    assert cli_error(capsys, score.main, argv) == (130, "stopped by Ctrl-C")
+
+
+@pytest.mark.parametrize("two_epochs", ["fluid"], indirect=True)
+def test_sigterm_while_paddle_inference_loads_prints_no_cpp_stack(exported, data_dir):
+    """Paddle's import installs glog's SIGTERM handler, which printed a C++
+    stack dump on score.py's stdout (tests/signalled_while_loading.py)."""
+    _, _, export = exported
+    ended = subprocess.run([sys.executable, "-m", "tests.signalled_while_loading", "SIGTERM",
+                            "paddle.incubate", "score.py", str(export),
+                            os.path.join(data_dir, "ptb.test.txt")],
+                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert (ended.returncode, ended.stdout, ended.stderr) == (-signal.SIGTERM, "", "")
 
 # ------------------------------------------------------------------ generate
 
