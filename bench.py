@@ -200,11 +200,12 @@ def main(argv=None):
     plan = [(framework, batching, mode, model)
             for model in args.models for framework, batching, mode in runs]
     results, stop = measure_all(plan, args)
-    stopped = stop and f"{describe_stop(stop)} after {len(results)} of {len(plan)} measurements"
+    stopped = (f"{describe_stop(stop)} after {len(results)} of {len(plan)} measurements"
+               if stop else None)
     with stops_deferred():  # what was measured is written whole, whatever stop comes meanwhile
         write_results(args.out, dict(command=command, machine=machine_summary(),
                                      versions=framework_versions(), results=results,
-                                     **({"stopped": stopped} if stop else {})))
+                                     **({"stopped": stopped} if stopped else {})))
         report(command, results, stopped, args.out)
     if stop:
         raise stop
