@@ -16,6 +16,7 @@ both legacy scripts. The weights go through model_io/layout.py, the mapping
 convert.py uses.
 """
 import dataclasses
+import functools
 import importlib
 import json
 import os
@@ -57,6 +58,9 @@ def keras_trainer(config, weights):
     return rnnlm_keras, trainer
 
 
+TRAINERS = {"paddle": paddle_trainer, "keras": keras_trainer}
+
+
 def keras_step(config, weights, batch):
     script, trainer = keras_trainer(config, weights)
     script.set_learning_rate(trainer, config, 0)
@@ -92,19 +96,17 @@ def take_steps(script, cases, fluid_weights):
     return after
 
 
-def keras_forward(config, weights, batch):
+def keras_forward(script, trainer, batch):
     """(the cost of `batch`, each layer's final (hidden, cell) stacked:
     [layers, 2, rows, hidden]) through rnnlm_keras's model, from zeros."""
-    script, trainer = keras_trainer(config, weights)
     current_word, next_word, lengths = batch
     logits, final_state = trainer.model(current_word, None, lengths)
     return (float(script.sequence_cost(logits, next_word, lengths)),
             np.array([[hidden, cell] for hidden, cell in final_state]))
 
 
-def paddle_forward(config, weights, batch):
+def paddle_forward(script, trainer, batch):
     """The same through rnnlm_paddle's."""
-    script, trainer = paddle_trainer(config, weights)
     current_word, next_word, lengths = map(script.paddle.to_tensor, batch)
     logits, (hidden, cell) = trainer.model(current_word, None, lengths)
     cost = float(script.sequence_cost(logits, next_word, lengths))
@@ -117,13 +119,14 @@ def padding_effect(script, text, fluid_weights):
     unpadded, "state": the same of each row's final state}."""
     config = Config(**text["config"])
     weights = layout.checked(layout.to_layout("fluid", fluid_weights, config), config, "weights")
-    forward = {"paddle": paddle_forward, "keras": keras_forward}[script]
+    forward = functools.partial({"paddle": paddle_forward, "keras": keras_forward}[script],
+                                *TRAINERS[script](config, weights))
     vocab = vocab_of(config)
     batch = one_batch(load_data_tf, text["sentences"], vocab, config)
-    cost, state = forward(config, weights, batch)
+    cost, state = forward(batch)
     # Batched as the idiom batches: a compiled step's rounding would pad them.
     unpadded = dataclasses.replace(config, compile=False)
-    alone = [forward(config, weights, one_batch(load_data_tf, [words], vocab, unpadded))
+    alone = [forward(one_batch(load_data_tf, [words], vocab, unpadded))
              for words in text["sentences"]]
     return {"padded_steps": int(batch[0].size - batch[2].sum()),
             "cost": abs(cost - sum(cost for cost, _ in alone)),
@@ -135,7 +138,7 @@ def text_cost(script, text, fluid_weights):
     """{"cost", "targets"} of the script's evaluate() on one text."""
     config = Config(**text["config"])
     weights = layout.checked(layout.to_layout("fluid", fluid_weights, config), config, "weights")
-    script, trainer = {"paddle": paddle_trainer, "keras": keras_trainer}[script](config, weights)
+    script, trainer = TRAINERS[script](config, weights)
     stats = script.evaluate(trainer, text["sentences"], vocab_of(config), config, script.FRAMEWORK)
     return {"cost": float(stats.cost), "targets": stats.targets}
 
