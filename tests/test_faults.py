@@ -283,6 +283,20 @@ def test_a_failed_save_keeps_the_last_checkpoint_and_writes_no_metrics(framework
     assert [line.get("epoch") for line in lines] == [1, 2, None]
 
 
+def test_a_metrics_file_that_cannot_be_written_is_one_line(data_dir, tmp_path):
+    """Refused at start-up where no file can be made (/proc, even for root,
+    whom os.access lets write anywhere); and a write that fails later (here
+    --metrics_file names --save_dir, a folder by then) ends the run with one
+    line, the epoch's checkpoint kept for --resume."""
+    without_metrics = flags(data_dir, tmp_path)[:-2]
+    with pytest.raises(UserError, match="--metrics_file: cannot write in /proc"):
+        rnnlm_fluid.main([*without_metrics, "--metrics_file", "/proc/metrics.jsonl"])
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(UserError, match=r"--metrics_file .*ck: cannot write it \(Is a directory\)"):
+        rnnlm_fluid.main([*without_metrics, "--metrics_file", str(tmp_path / "ck")])
+    assert saved_epoch(tmp_path) == 1
+
+
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_leftovers_of_a_killed_save_are_removed_at_the_next_start(framework, data_dir, tmp_path):
     train(framework, data_dir, tmp_path, "--epochs", "1")

@@ -1,10 +1,12 @@
 """What a run reports: the epoch and test lines, the metrics file, the machine."""
+import contextlib
 import importlib.metadata
 import json
 import os
 import platform
 import resource
 import shlex
+import tempfile
 
 from errors import UserError
 from training.files import replace_file, strict_json
@@ -28,14 +30,20 @@ class MetricsLog:
             self._check_writable()
 
     def _check_writable(self):
-        # Now, rather than after the first epoch's work.
+        # Now, rather than after the first epoch's work; by making a file
+        # there, since os.access lets root write even where none can be made.
         folder = os.path.dirname(self.path) or "."
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as error:
             raise UserError(f"--metrics_file: cannot create {folder} ({error.strerror})") from None
-        if os.path.isdir(self.path) or not os.access(folder, os.W_OK):
+        if os.path.isdir(self.path):
             raise UserError(f"--metrics_file: cannot write {self.path}; give a writable file path")
+        try:
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as error:
+            raise UserError(f"--metrics_file: cannot write in {folder} ({error.strerror}); give a "
+                            "writable file path") from None
 
     def start_from(self, history):
         """Replace the file by `history`, the lines of the epochs a resumed
@@ -43,14 +51,27 @@ class MetricsLog:
         self.mode = "a"
         if not self.path:
             return
-        replace_file(self.path, "".join(strict_json(line) + "\n" for line in history))
+        with self._written():
+            replace_file(self.path, "".join(strict_json(line) + "\n" for line in history))
 
     def write(self, fields):
         if not self.path:
             return
-        with open(self.path, self.mode, encoding="utf-8") as out:
+        with self._written(), open(self.path, self.mode, encoding="utf-8") as out:
             out.write(strict_json(fields) + "\n")
         self.mode = "a"
+
+    @contextlib.contextmanager
+    def _written(self):
+        # A disk that fills, or a path that became a folder (--save_dir's):
+        # the checkpoints are written before their lines, and --resume
+        # writes the lines again from them.
+        try:
+            yield
+        except OSError as error:
+            raise UserError(f"--metrics_file {self.path}: cannot write it "
+                            f"({error.strerror or error}); the checkpoints are kept: make it "
+                            "writable, or give another --metrics_file, and --resume") from None
 
 
 def read_json_lines(path):
