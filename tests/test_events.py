@@ -10,6 +10,7 @@ import pytest
 import rnnlm_fluid
 from config import FRAMEWORKS
 from tests.conftest import REPO, cli_error, read_metrics, read_scalars
+from training import events
 
 BATCH_TAGS = ("train/loss", "train/words_per_sec")
 EPOCH_TAGS = {"epoch/train_ppl": "train_ppl", "epoch/valid_ppl": "valid_ppl",
@@ -78,3 +79,24 @@ def test_an_unwritable_logdir_is_one_line_before_anything_is_written(grammar_cor
         "--logdir", str(blocker / "events")])
     assert code == 1 and line.startswith("error: --logdir "), line
     assert sorted(os.listdir(tmp_path)) == ["file"]
+
+
+def test_a_full_disk_under_the_logdir_is_one_line(grammar_corpus, tmp_path, capsys, monkeypatch):
+    """The event file's disk fills in the first epoch: the run ends with one
+    line naming --logdir (it was OSError's traceback; on a real full disk
+    twice, as closing the file failed again)."""
+    class FillingUp(events.RecordWriter):
+        written = 0
+
+        def write(self, record):
+            self.written += 1
+            if self.written > 3:
+                raise OSError(28, "No space left on device")
+            super().write(record)
+    monkeypatch.setattr(events, "RecordWriter", FillingUp)
+    code, line = cli_error(capsys, rnnlm_fluid.main, [
+        "--model", "test", "--data_dir", grammar_corpus(300), "--save_dir", str(tmp_path / "ck"),
+        "--logdir", str(tmp_path / "events")])
+    assert (code, line) == (1, f"error: --logdir {tmp_path / 'events'}: cannot write its event "
+                               "file (No space left on device); the checkpoints are kept: free "
+                               "the space, or give another --logdir, and --resume")

@@ -16,6 +16,7 @@ run starts a new file, and TensorBoard drops the batches a stopped run
 wrote past the epoch it resumes from; each run's test stays, at the epochs
 it had trained.
 """
+import contextlib
 import os
 import socket
 import time
@@ -52,8 +53,13 @@ class EventLog:
         self._write(event_pb2.Event(file_version="brain.Event:2"))
         return self
 
-    def __exit__(self, *error):
-        self.file.close()
+    def __exit__(self, kind, error, traceback):
+        if kind is None:
+            with self._written():
+                self.file.close()
+        else:  # the run's own error says what happened, and a full disk fails the close again
+            with contextlib.suppress(OSError):
+                self.file.close()
 
     def start_epoch(self, epoch, batches):
         """Epoch `epoch` (from 0) of `batches` training batches begins. The
@@ -90,7 +96,8 @@ class EventLog:
         self.flush()
 
     def flush(self):
-        self.file.flush()
+        with self._written():
+            self.file.flush()
         self.flushed = time.monotonic()
 
     def _scalars(self, step, values):
@@ -100,9 +107,20 @@ class EventLog:
 
     def _write(self, event):
         event.wall_time = time.time()
-        self.records.write(event.SerializeToString())
+        with self._written():
+            self.records.write(event.SerializeToString())
         if time.monotonic() - self.flushed > FLUSH_SECONDS:
             self.flush()
+
+    @contextlib.contextmanager
+    def _written(self):
+        # A full disk, say: the run stops with one line, its checkpoints kept.
+        try:
+            yield
+        except OSError as error:
+            raise UserError(f"--logdir {self.logdir}: cannot write its event file "
+                            f"({error.strerror or error}); the checkpoints are kept: free the "
+                            "space, or give another --logdir, and --resume") from None
 
 
 class NoEventLog:
