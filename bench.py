@@ -78,6 +78,7 @@ from config import (
 )
 from ptb import corpus
 from training.errors import describe_stop, run_cli, stops_deferred
+from training.files import writes_told
 from training.reports import (
     framework_versions,
     machine_summary,
@@ -202,7 +203,8 @@ def main(argv=None):
     results, stop = measure_all(plan, args)
     stopped = (f"{describe_stop(stop)} after {len(results)} of {len(plan)} measurements"
                if stop else None)
-    with stops_deferred():  # what was measured is written whole, whatever stop comes meanwhile
+    # What was measured is written whole, whatever stop comes meanwhile.
+    with stops_deferred(), writes_told(f"--out {args.out}", "free the space, or give another --out"):
         write_results(args.out, dict(command=command, machine=machine_summary(),
                                      versions=framework_versions(), results=results,
                                      **({"stopped": stopped} if stopped else {})))

@@ -36,6 +36,7 @@ from ptb import corpus
 from ptb.batching import count_targets
 from training.checkpoints import make_output_folder, refuse_other_files
 from training.errors import Terminated, describe_stop, run_cli, stop_handled, stops_deferred
+from training.files import writes_told
 from training.reports import machine_summary, read_json_lines, repo_command, versions_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -494,7 +495,8 @@ def run_all(planned, script_flags, args):
 def report(runs, seeds, command, test_targets, out):
     """Write the report and its chart into `out`, and print its table:
     whole, whatever stop comes meanwhile."""
-    with stops_deferred():
+    with stops_deferred(), writes_told(f"the report in --out {out}", "each run's log and "
+                                       "metrics are there: free the space, or give another --out"):
         write_report(runs, seeds, command, test_targets, out)
         plot(runs, out)
         print(f"\n{markdown_table(runs)}\n\n{scored_tokens_note(runs, test_targets)}\n"

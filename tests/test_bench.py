@@ -13,7 +13,7 @@ from benchmarks import speed, workers
 from config import PRESETS, Config
 from errors import UserError
 from ptb import corpus
-from tests.conftest import run_command
+from tests.conftest import cli_error, run_command
 from tests.corpora import write_grammar_corpus, write_split
 from training.progress import EpochStats
 
@@ -227,3 +227,15 @@ def test_onnx_operators_are_counted_inside_loops_too(tmp_path):
     onnx.save(helper.make_model(graph), tmp_path / "model.onnx")
     counts = scoring.operator_counts(tmp_path / "model.onnx")
     assert counts == {"Tanh": 2, "Loop": 1, "Identity": 1, "MatMul": 1}
+
+
+def test_results_that_cannot_be_written_are_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(speed, "measure_in_subprocess", lambda framework, batching, mode, model,
+                        args: dict(framework=framework, batching=batching, mode=mode, model=model,
+                                   error="no output"))
+    data_dir = write_grammar_corpus(tmp_path / "data", train_lines=20)
+    argv = ["--data_dir", str(data_dir), "--models", "test", "--out", str(tmp_path),
+            "--runs", "fluid/sentences", "--modes", "idiom"]
+    assert cli_error(capsys, bench.main, argv) == (
+        1, f"error: --out {tmp_path}: cannot write it (Is a directory); free the space, or give "
+           "another --out")

@@ -197,6 +197,17 @@ def test_ctrl_c_before_the_first_epoch_reports_the_run_as_stopped(data_dir, tmp_
     assert "- fluid/sentences seed 1: stopped, stopped by Ctrl-C" in report
 
 
+def test_a_report_that_cannot_be_written_is_one_line(data_dir, tmp_path, monkeypatch):
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(compare, "run_all", lambda planned, script_flags, args: ([], None))
+    monkeypatch.setattr(compare, "write_report", full_disk)
+    out = tmp_path / "out"
+    with pytest.raises(UserError, match=rf"the report in --out {out}: cannot write it \(No space "
+                                        r"left on device\); each run's log and metrics are there"):
+        compare.main(["--data_dir", data_dir, "--out", str(out), *TINY])
+
+
 def read_proc_cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:

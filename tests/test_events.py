@@ -97,6 +97,6 @@ def test_a_full_disk_under_the_logdir_is_one_line(grammar_corpus, tmp_path, caps
     code, line = cli_error(capsys, rnnlm_fluid.main, [
         "--model", "test", "--data_dir", grammar_corpus(300), "--save_dir", str(tmp_path / "ck"),
         "--logdir", str(tmp_path / "events")])
-    assert (code, line) == (1, f"error: --logdir {tmp_path / 'events'}: cannot write its event "
-                               "file (No space left on device); the checkpoints are kept: free "
-                               "the space, or give another --logdir, and --resume")
+    assert (code, line) == (1, f"error: the event file in --logdir {tmp_path / 'events'}: cannot "
+                               "write it (No space left on device); the checkpoints are kept: "
+                               "free the space, or give another --logdir, and --resume")

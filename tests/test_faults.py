@@ -26,6 +26,7 @@ from tests.corpora import write_grammar_corpus, write_split
 from tests.interrupting import calls_finished_before_the_stop
 from training import errors
 from training.checkpoints import MARKER
+from training.files import replace_file
 from training.progress import Progress, perplexity
 from training.reports import MetricsLog, read_json_lines, trained_for
 
@@ -552,3 +553,14 @@ def test_output_cut_short_by_a_pipe_ends_quietly():
     result = subprocess.run(f"{shlex.quote(sys.executable)} -c {shlex.quote(code)} | head -n 1",
                             shell=True, cwd=REPO, capture_output=True, text=True)
     assert (result.stdout, result.stderr) == ("0\n", "")
+
+
+def test_a_file_that_cannot_be_replaced_leaves_no_partial_copy(tmp_path):
+    """A file of a checkpoint, a metrics file or results whose write fails
+    (here its path is a folder; a full disk fails as well) leaves nothing
+    beside it: a vocab.txt.partial made the next run refuse the checkpoint
+    folder as holding files that are not a checkpoint's."""
+    (tmp_path / "vocab.txt").mkdir()
+    with pytest.raises(OSError):
+        replace_file(str(tmp_path / "vocab.txt"), "the\n")
+    assert os.listdir(tmp_path) == ["vocab.txt"]

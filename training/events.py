@@ -25,6 +25,7 @@ from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
 
 from errors import UserError
+from training.files import writes_told
 
 FLUSH_SECONDS = 2.0  # how stale a live TensorBoard may be
 
@@ -112,15 +113,10 @@ class EventLog:
         if time.monotonic() - self.flushed > FLUSH_SECONDS:
             self.flush()
 
-    @contextlib.contextmanager
     def _written(self):
         # A full disk, say: the run stops with one line, its checkpoints kept.
-        try:
-            yield
-        except OSError as error:
-            raise UserError(f"--logdir {self.logdir}: cannot write its event file "
-                            f"({error.strerror or error}); the checkpoints are kept: free the "
-                            "space, or give another --logdir, and --resume") from None
+        return writes_told(f"the event file in --logdir {self.logdir}", "the checkpoints are "
+                           "kept: free the space, or give another --logdir, and --resume")
 
 
 class NoEventLog:

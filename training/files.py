@@ -1,21 +1,40 @@
-"""Files written whole or not at all, in JSON that every parser reads."""
+"""Files written whole or not at all, in JSON that every parser reads, and
+a failed write said in one line."""
+import contextlib
 import json
 import math
 import os
+
+from errors import UserError
 
 
 def replace_file(path, text):
     """Write `text` to `path` whole or not at all: into a temporary name,
     flushed to disk, then renamed over `path`."""
     temporary = path + ".partial"
-    with open(temporary, "w", encoding="utf-8") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:  # a full disk, say, or a stop: no partial copy stays behind
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+        raise
 
 
 def strict_json(fields):
     """One JSON object: numbers that are not finite become null, which every parser reads."""
     return json.dumps({key: None if isinstance(value, float) and not math.isfinite(value) else value
                        for key, value in fields.items()}, allow_nan=False)
+
+
+@contextlib.contextmanager
+def writes_told(what, advice):
+    """Inside, a write that fails (a full disk, a path that is a folder) ends
+    the command with one line: `what`: cannot write it (why); `advice`."""
+    try:
+        yield
+    except OSError as error:
+        raise UserError(f"{what}: cannot write it ({error.strerror or error}); {advice}") from None

@@ -1,5 +1,4 @@
 """What a run reports: the epoch and test lines, the metrics file, the machine."""
-import contextlib
 import importlib.metadata
 import json
 import os
@@ -9,7 +8,7 @@ import shlex
 import tempfile
 
 from errors import UserError
-from training.files import replace_file, strict_json
+from training.files import replace_file, strict_json, writes_told
 
 
 class MetricsLog:
@@ -61,17 +60,12 @@ class MetricsLog:
             out.write(strict_json(fields) + "\n")
         self.mode = "a"
 
-    @contextlib.contextmanager
     def _written(self):
         # A disk that fills, or a path that became a folder (--save_dir's):
         # the checkpoints are written before their lines, and --resume
         # writes the lines again from them.
-        try:
-            yield
-        except OSError as error:
-            raise UserError(f"--metrics_file {self.path}: cannot write it "
-                            f"({error.strerror or error}); the checkpoints are kept: make it "
-                            "writable, or give another --metrics_file, and --resume") from None
+        return writes_told(f"--metrics_file {self.path}", "the checkpoints are kept: make it "
+                           "writable, or give another --metrics_file, and --resume")
 
 
 def read_json_lines(path):
