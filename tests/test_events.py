@@ -100,3 +100,14 @@ def test_a_full_disk_under_the_logdir_is_one_line(grammar_corpus, tmp_path, caps
     assert (code, line) == (1, f"error: the event file in --logdir {tmp_path / 'events'}: cannot "
                                "write it (No space left on device); the checkpoints are kept: "
                                "free the space, or give another --logdir, and --resume")
+
+
+def test_a_logdir_where_no_file_can_be_made_is_one_line(grammar_corpus, tmp_path, capsys):
+    """/sys/kernel: os.access lets root pass, and opening the event file was
+    PermissionError's traceback."""
+    code, line = cli_error(capsys, rnnlm_fluid.main, [
+        "--model", "test", "--data_dir", grammar_corpus(300), "--save_dir", str(tmp_path / "ck"),
+        "--logdir", "/sys/kernel"])
+    assert (code, line) == (1, "error: --logdir: cannot write in /sys/kernel (Permission denied); "
+                               "give a writable folder")
+    assert os.listdir(tmp_path) == []

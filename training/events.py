@@ -25,7 +25,7 @@ from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
 
 from errors import UserError
-from training.files import writes_told
+from training.files import refuse_unwritable, writes_told
 
 FLUSH_SECONDS = 2.0  # how stale a live TensorBoard may be
 
@@ -41,13 +41,13 @@ class EventLog:
         except OSError as error:
             raise UserError(f"--logdir {logdir}: cannot create it ({error.strerror}); give a "
                             "writable folder") from None
-        if not os.access(logdir, os.W_OK):
-            raise UserError(f"--logdir {logdir}: cannot write there; give a writable folder")
+        refuse_unwritable(logdir, "--logdir", "a writable folder")
         self.step = None  # until the first epoch starts
 
     def __enter__(self):
         name = f"events.out.tfevents.{time.time():.6f}.{socket.gethostname()}"
-        self.file = open(os.path.join(self.logdir, name), "wb")
+        with self._written():
+            self.file = open(os.path.join(self.logdir, name), "wb")
         self.records = RecordWriter(self.file)
         self.flushed = time.monotonic()
         self.batch_end = time.perf_counter()

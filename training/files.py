@@ -4,6 +4,7 @@ import contextlib
 import json
 import math
 import os
+import tempfile
 
 from errors import UserError
 
@@ -38,3 +39,13 @@ def writes_told(what, advice):
         yield
     except OSError as error:
         raise UserError(f"{what}: cannot write it ({error.strerror or error}); {advice}") from None
+
+
+def refuse_unwritable(folder, flag, give):
+    """Refuse, in one line naming `flag`, a folder where no file can be made;
+    tried by making one, since os.access lets root write even where none
+    can be (/proc)."""
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise UserError(f"{flag}: cannot write in {folder} ({error.strerror}); give {give}") from None

@@ -5,10 +5,9 @@ import os
 import platform
 import resource
 import shlex
-import tempfile
 
 from errors import UserError
-from training.files import replace_file, strict_json, writes_told
+from training.files import refuse_unwritable, replace_file, strict_json, writes_told
 
 
 class MetricsLog:
@@ -29,8 +28,7 @@ class MetricsLog:
             self._check_writable()
 
     def _check_writable(self):
-        # Now, rather than after the first epoch's work; by making a file
-        # there, since os.access lets root write even where none can be made.
+        # Now, rather than after the first epoch's work.
         folder = os.path.dirname(self.path) or "."
         try:
             os.makedirs(folder, exist_ok=True)
@@ -38,11 +36,7 @@ class MetricsLog:
             raise UserError(f"--metrics_file: cannot create {folder} ({error.strerror})") from None
         if os.path.isdir(self.path):
             raise UserError(f"--metrics_file: cannot write {self.path}; give a writable file path")
-        try:
-            tempfile.TemporaryFile(dir=folder).close()
-        except OSError as error:
-            raise UserError(f"--metrics_file: cannot write in {folder} ({error.strerror}); give a "
-                            "writable file path") from None
+        refuse_unwritable(folder, "--metrics_file", "a writable file path")
 
     def start_from(self, history):
         """Replace the file by `history`, the lines of the epochs a resumed
