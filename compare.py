@@ -30,7 +30,7 @@ import statistics
 import subprocess
 import sys
 
-from config import BATCHINGS, DEFAULT_BATCHING, FRAMEWORKS, OneLineParser, build_parser
+from config import BATCHINGS, DEFAULT_BATCHING, FRAMEWORKS, OneLineParser, build_parser, seed_number
 from errors import UserError
 from ptb import corpus
 from ptb.batching import count_targets
@@ -94,12 +94,8 @@ def parse_args(argv):
 
 
 def seed_list(text):
-    """--seeds: distinct whole numbers, comma-separated."""
-    try:
-        seeds = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not whole numbers separated by commas, "
-                                         "such as 1,2,3") from None
+    """--seeds: distinct seeds, comma-separated, each one --seed would take."""
+    seeds = [seed_number(part) for part in text.split(",")]
     if len(set(seeds)) < len(seeds):
         raise argparse.ArgumentTypeError(f"{text!r} names a seed twice")
     return seeds

@@ -156,6 +156,11 @@ def _checked(convert, test, meaning):
 positive_int = _checked(int, lambda v: v > 0, "a whole number above 0")
 positive_float = _checked(float, lambda v: 0 < v < math.inf, "a finite number above 0")
 probability = _checked(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
+# A seed every framework takes as a seed: a Fluid program keeps it in a
+# 32-bit int and reads 0 as "none, draw one" (a run of --seed 0 was not
+# repeatable); Paddle's and NumPy's generators take no negative one.
+MAX_SEED = 2**31 - 1
+seed_number = _checked(int, lambda v: 1 <= v <= MAX_SEED, f"a whole number from 1 to {MAX_SEED}")
 
 
 def existing_dir(path):
@@ -203,7 +208,8 @@ def build_parser(framework):
         help="chunk length for chunk batching (default: the preset's)")
     add("--keep_prob", type=probability,
         help="1 - dropout rate; 1 turns dropout off (default: the preset's)")
-    add("--seed", type=int, default=Config.seed, help="random seed for weights, shuffling and dropout")
+    add("--seed", type=seed_number, default=Config.seed,
+        help="random seed for weights, shuffling and dropout")
     add("--save_dir", default=None,
         help="folder for a checkpoint after each epoch: a new or empty one, or this run's "
              "own with --resume or --overwrite (default: checkpoints/FRAMEWORK-MODEL)")

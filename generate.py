@@ -19,7 +19,7 @@ import tempfile
 
 import numpy as np
 
-from config import OneLineParser, positive_float, positive_int
+from config import OneLineParser, positive_float, positive_int, seed_number
 from errors import UserError
 from export import FORMATS
 from model_io.exported import Exported
@@ -39,7 +39,7 @@ def parse_args(argv):
     add("--words", type=positive_int, default=100, help="words to sample, sentence ends included")
     add("--temperature", type=positive_float, default=1.0,
         help="below 1 keeps to likelier words, above 1 ventures further")
-    add("--seed", type=int, default=1, help="random seed for the sampling")
+    add("--seed", type=seed_number, default=1, help="random seed for the sampling")
     add("--prompt", help="words to start from; words not in the vocabulary become <unk>")
     add("--format", choices=FORMATS, default="native",
         help="the export to sample through, as export.py makes it")

@@ -248,8 +248,8 @@ def test_seeds_and_seed_together_are_refused(data_dir, tmp_path):
     assert not os.path.exists(tmp_path / "o")
 
 
-@pytest.mark.parametrize("seeds", ["1,x", "1,1", ""])
-def test_seeds_that_are_not_distinct_numbers_are_refused(seeds, data_dir, tmp_path, capsys):
+@pytest.mark.parametrize("seeds", ["1,x", "1,1", "", "0,1", "1,-2"])
+def test_seeds_that_are_not_distinct_seeds_are_refused(seeds, data_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         compare.main(["--seeds", seeds, "--data_dir", data_dir, "--out", str(tmp_path / "o")])
     assert capsys.readouterr().err.startswith("error: argument --seeds:")

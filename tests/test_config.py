@@ -56,7 +56,10 @@ def test_learning_rate_schedule():
 @pytest.mark.parametrize("flags", [["--batch_size", "0"], ["--hidden_size", "-3"],
                                    ["--num_layers", "0"], ["--keep_prob", "1.5"],
                                    ["--learning_rate", "x"], ["--model", "huge"],
-                                   ["--data_dir", "/no/such/dir"], ["--device", "tpu"]])
+                                   ["--data_dir", "/no/such/dir"], ["--device", "tpu"],
+                                   # Fluid reads 0 as no seed and keeps 32 bits; Paddle and
+                                   # NumPy take no negative one.
+                                   ["--seed", "0"], ["--seed", "-1"], ["--seed", "2147483648"]])
 def test_bad_values_are_refused_in_one_line(flags, capsys):
     with pytest.raises(SystemExit) as stop:
         config.parse_config(flags, "fluid")

@@ -383,6 +383,13 @@ def test_the_commands_refuse_in_one_line(tmp_path, capsys):
         score.read_text(tmp_path)  # a folder exists: not "not found"
 
 
+def test_generate_refuses_a_seed_numpy_would_not_take(capsys):
+    with pytest.raises(SystemExit) as stop:
+        generate_py.parse_args(["--checkpoint", "x", "--seed", "-1"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.startswith("error: argument --seed: '-1' is not a whole number")
+
+
 def test_a_trained_model_samples_its_grammar(learned, grammar_corpus, tmp_path, capsys):
     """Sentences of a model that learned the grammar mostly follow it; those
     of the same model untrained (one epoch at a tiny learning rate) do not.
