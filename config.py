@@ -223,7 +223,8 @@ def build_parser(framework):
     start.add_argument("--resume", action="store_true",
                        help="continue from the last epoch saved in --save_dir")
     start.add_argument("--overwrite", action="store_true",
-                       help="start over: delete the checkpoints already in --save_dir")
+                       help="start over: the checkpoint already in --save_dir is deleted when "
+                            "this run saves its first epoch")
     return parser
 
 

@@ -114,6 +114,34 @@ def test_a_fresh_run_does_not_take_over_a_checkpoint_folder(framework, data_dir,
         train(framework, data_dir, tmp_path, "--resume", "--epochs", "2")
 
 
+def test_an_overwrite_keeps_the_old_checkpoint_until_it_saves_its_first_epoch(data_dir, tmp_path,
+                                                                              monkeypatch):
+    """--overwrite stopped in its first epoch leaves the folder's checkpoint as
+    it was, to resume, and does not test the old run's best epoch as its own;
+    its first saved epoch then replaces the old run whole."""
+    train("fluid", data_dir, tmp_path, "--epochs", "2", "--learning_rate", "0.1")
+    before = folder_state(tmp_path)
+    run_epoch = rnnlm_fluid.run_epoch
+
+    def stopped_in_training(trainer, batches, label, training):
+        if training:
+            raise KeyboardInterrupt
+        return run_epoch(trainer, batches, label, training)
+    with monkeypatch.context() as patch:
+        patch.setattr(rnnlm_fluid, "run_epoch", stopped_in_training)
+        with pytest.raises(KeyboardInterrupt):
+            train("fluid", data_dir, tmp_path, "--epochs", "1", "--overwrite")
+    assert folder_state(tmp_path) == before
+    [test] = metrics(tmp_path)
+    assert test["epochs"] == 0 and test["best_epoch"] is None
+    train("fluid", data_dir, tmp_path, "--epochs", "1", "--overwrite")
+    with open(tmp_path / "ck" / MARKER, encoding="utf-8") as marker:
+        saved = json.load(marker)
+    assert [line["epoch"] for line in saved["history"]] == [1]
+    assert saved["config"]["learning_rate"] != 0.1  # the new run's, not the old one's
+    assert sorted(os.listdir(tmp_path / "ck")) == [".lock", MARKER, "epoch1", "vocab.txt"]
+
+
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_a_folder_in_use_is_refused_and_freed_by_kill_9(framework, data_dir, tmp_path):
     run = start(framework, *flags(data_dir, tmp_path, "--epochs", "100000"))

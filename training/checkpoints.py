@@ -96,20 +96,22 @@ class CheckpointFolder:
         self.config = config
         self.vocab = vocab
         self.marker = os.path.join(save_dir, MARKER)
+        self.replacing = False  # --overwrite, until this run's first epoch is saved
 
     @contextlib.contextmanager
     def claimed(self, resume, overwrite):
         """Hold the folder for this run; yield the epoch to start from (0, or
-        the last saved one with resume). A folder this created is removed
-        again if the run fails before saving anything."""
+        the last saved one with resume). With overwrite, the checkpoint
+        already there stays until this run saves its first epoch, so a run
+        that fails or is stopped before that loses nothing. A folder this
+        created is removed again if the run fails before saving anything."""
         created = not os.path.isdir(self.save_dir)
         refuse_other_files(self.save_dir, self._is_own, self.flag, "a checkpoint's")
         lock = self._lock()
         try:
             self._remove_partial_epochs()
-            if overwrite:
-                self._remove_checkpoints()
-            yield self._first_epoch(resume)
+            self.replacing = overwrite
+            yield 0 if overwrite else self._first_epoch(resume)
         except BaseException:
             if created and os.listdir(self.save_dir) == [LOCK]:
                 shutil.rmtree(self.save_dir, ignore_errors=True)
@@ -177,15 +179,16 @@ class CheckpointFolder:
 
     def best_epoch(self):
         """The saved epoch of lowest valid perplexity, or None before the first."""
-        saved = self.read_marker()
-        return best_epoch(saved["history"]) if saved else None
+        return best_epoch(self.history())
 
     def epoch_folder(self, epoch):
         return os.path.join(self.save_dir, f"epoch{epoch}")
 
     def history(self):
-        """The metrics lines of the epochs the last checkpoint holds."""
-        return self.read_marker()["history"]
+        """The metrics lines of the epochs the last checkpoint holds; none
+        before the first save of a run that replaces the folder's checkpoint."""
+        saved = None if self.replacing else self.read_marker()
+        return saved["history"] if saved else []
 
     @contextlib.contextmanager
     def writing(self, epoch, record, earlier=None):
@@ -207,16 +210,19 @@ class CheckpointFolder:
             shutil.rmtree(partial, ignore_errors=True)
             raise
         final = self.epoch_folder(epoch)
+        if self.replacing:  # the replaced run's marker must never name this run's epoch
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.marker)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(partial, final)
-        saved = self.read_marker()
         if earlier is None:
-            earlier = saved["history"] if saved else []
+            earlier = self.history()
         history = [line for line in earlier if line["epoch"] < epoch]
         history.append(record)
         replace_file(os.path.join(self.save_dir, VOCAB), vocab_text(self.vocab))
         self._write_marker(epoch, history)
-        self._remove_epochs_but(epoch, best_epoch(history))
+        self._remove_epochs_but(epoch, best_epoch(history))  # a replaced run's, all of them
+        self.replacing = False
 
     @contextlib.contextmanager
     def reading(self, epoch, who="--resume", advice="pass --overwrite to start over"):
@@ -254,11 +260,3 @@ class CheckpointFolder:
         for name in self._epoch_folders():
             if name.endswith(".partial"):
                 shutil.rmtree(os.path.join(self.save_dir, name), ignore_errors=True)
-
-    def _remove_checkpoints(self):
-        for name in self._epoch_folders():
-            shutil.rmtree(os.path.join(self.save_dir, name), ignore_errors=True)
-        for name in CHECKPOINT_FILES:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(os.path.join(self.save_dir, name))
-
