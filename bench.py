@@ -74,11 +74,12 @@ from config import (
     FRAMEWORKS,
     PRESETS,
     OneLineParser,
+    non_negative_int,
     positive_int,
 )
 from ptb import corpus
 from training.errors import describe_stop, run_cli, stops_deferred
-from training.files import writes_told
+from training.files import refuse_unwritable_file
 from training.reports import (
     framework_versions,
     machine_summary,
@@ -111,11 +112,12 @@ def parse_args(argv):
     parser.add_argument("--modes", default=",".join(MODES),
                         help="idiom (each script as it teaches its framework) and compiled "
                              "(with --compile, its framework's compiled path), comma-separated")
-    parser.add_argument("--threads", type=int, default=0,
+    parser.add_argument("--threads", type=positive_int,
                         help="CPU threads for the math (default: one per core)")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed batches first")
-    parser.add_argument("--batches", type=int, default=15, help="batches per timing")
-    parser.add_argument("--repeats", type=int, default=7, help="timings; the median is reported")
+    parser.add_argument("--warmup", type=non_negative_int, default=3, help="untimed batches first")
+    parser.add_argument("--batches", type=positive_int, default=15, help="batches per timing")
+    parser.add_argument("--repeats", type=positive_int, default=7,
+                        help="timings; the median is reported")
     parser.add_argument("--reference", nargs=2, action="append", default=[],
                         metavar=("NAME", "PATH"),
                         help="also time a reference by chunks, for each preset: tf-tutorial CLONE "
@@ -185,6 +187,7 @@ def main(argv=None):
         rows = workers.scaling_table(args.runs, args.models, args.workers, args.data_dir)
         print(f"\n    {command}\n\n{machine_summary()}; {versions_line()}\n\n{rows}")
         return
+    refuse_unwritable_file(args.out, "--out")  # not after the measurements
     if args.scoring:
         rows = scoring.scoring_rows(args.models, args.data_dir, args.repeats)
         write_results(args.out, dict(command=command, machine=machine_summary(),
@@ -204,7 +207,7 @@ def main(argv=None):
     stopped = (f"{describe_stop(stop)} after {len(results)} of {len(plan)} measurements"
                if stop else None)
     # What was measured is written whole, whatever stop comes meanwhile.
-    with stops_deferred(), writes_told(f"--out {args.out}", "free the space, or give another --out"):
+    with stops_deferred():
         write_results(args.out, dict(command=command, machine=machine_summary(),
                                      versions=framework_versions(), results=results,
                                      **({"stopped": stopped} if stopped else {})))

@@ -154,6 +154,7 @@ def _checked(convert, test, meaning):
 
 
 positive_int = _checked(int, lambda v: v > 0, "a whole number above 0")
+non_negative_int = _checked(int, lambda v: v >= 0, "a whole number, 0 or more")
 positive_float = _checked(float, lambda v: 0 < v < math.inf, "a finite number above 0")
 probability = _checked(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
 # A seed every framework takes as a seed: a Fluid program keeps it in a

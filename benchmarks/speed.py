@@ -23,7 +23,7 @@ from errors import UserError
 from ptb import corpus
 from ptb.batching import Batches, make_batches
 from training.errors import child_error, stop_handled
-from training.files import replace_file
+from training.files import replace_file, writes_told
 from training.reports import peak_memory_mb
 
 # The command that measures one run in a process of its own.
@@ -541,7 +541,7 @@ def measure_in_subprocess(framework, batching, mode, model, args):
     paths = dict(args.reference)
     python = paths["pytorch"] if framework == "pytorch" else sys.executable
     command = [python, BENCH, "--one", framework, batching, mode, model,
-               "--data_dir", args.data_dir, "--threads", str(args.threads),
+               "--data_dir", args.data_dir, *(["--threads", str(args.threads)] if args.threads else []),
                "--warmup", str(args.warmup), "--batches", str(args.batches),
                "--repeats", str(args.repeats)] + (["--profile"] if args.profile else [])
     if framework in paths:
@@ -615,10 +615,11 @@ def check_reference(name, path):
     if not found:
         raise UserError(f"--reference pytorch: {path} is not a Python that imports torch and "
                         "numpy; make one with python -m venv /tmp/torch && /tmp/torch/bin/pip "
-                        "install torch==2.13.0 numpy, then give /tmp/torch/bin/python")
+                        "install torch==2.15.0 numpy, then give /tmp/torch/bin/python")
 
 
 def write_results(path, results):
-    """Write the results as JSON to `path`, whole or not at all."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    replace_file(path, json.dumps(results, indent=1))
+    """Write the results as JSON to `path` (--out), whole or not at all; a
+    failed write is one line (main checked the path before measuring)."""
+    with writes_told(f"--out {path}", "free the space, or give another --out"):
+        replace_file(path, json.dumps(results, indent=1))

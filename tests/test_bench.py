@@ -1,5 +1,6 @@
 """bench.py computes what it says; no speed is asserted here."""
 import contextlib
+import errno
 import json
 import math
 import subprocess
@@ -113,8 +114,7 @@ def test_a_stop_keeps_what_was_measured(tmp_path, capsys, monkeypatch):
     def measure(framework, batching, mode, model, args):
         if measured:
             raise KeyboardInterrupt  # as subprocess.run raises it, the measuring child killed
-        measured.append(dict(framework=framework, batching=batching, mode=mode, model=model,
-                             error="no output"))
+        measured.append(failed_measurement(framework, batching, mode, model, args))
         return measured[0]
     monkeypatch.setattr(speed, "measure_in_subprocess", measure)
     data_dir = write_grammar_corpus(tmp_path / "data", train_lines=20)
@@ -229,13 +229,42 @@ def test_onnx_operators_are_counted_inside_loops_too(tmp_path):
     assert counts == {"Tanh": 2, "Loop": 1, "Identity": 1, "MatMul": 1}
 
 
+def failed_measurement(framework, batching, mode, model, args):
+    return dict(framework=framework, batching=batching, mode=mode, model=model, error="no output")
+
+
 def test_results_that_cannot_be_written_are_one_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(speed, "measure_in_subprocess", lambda framework, batching, mode, model,
-                        args: dict(framework=framework, batching=batching, mode=mode, model=model,
-                                   error="no output"))
+    def disk_full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(speed, "measure_in_subprocess", failed_measurement)
+    monkeypatch.setattr(speed, "replace_file", disk_full)
     data_dir = write_grammar_corpus(tmp_path / "data", train_lines=20)
-    argv = ["--data_dir", str(data_dir), "--models", "test", "--out", str(tmp_path),
+    argv = ["--data_dir", str(data_dir), "--models", "test", "--out", str(tmp_path / "b.json"),
             "--runs", "fluid/sentences", "--modes", "idiom"]
     assert cli_error(capsys, bench.main, argv) == (
-        1, f"error: --out {tmp_path}: cannot write it (Is a directory); free the space, or give "
-           "another --out")
+        1, f"error: --out {tmp_path / 'b.json'}: cannot write it (No space left on device); free "
+           "the space, or give another --out")
+
+
+@pytest.mark.parametrize("out, error", [
+    ("", "--out: cannot write {tmp_path}, a folder; give a writable file path"),
+    ("/proc/bench.json", "--out: cannot write in /proc (No such file or directory); give a "
+                         "writable file path")], ids=["a folder", "in /proc"])
+def test_an_out_that_cannot_be_written_is_refused_before_measuring(out, error, tmp_path, capsys,
+                                                                   monkeypatch):
+    measured = []
+    monkeypatch.setattr(speed, "measure_in_subprocess", lambda *planned: measured.append(planned))
+    data_dir = write_grammar_corpus(tmp_path / "data", train_lines=20)
+    argv = ["--data_dir", str(data_dir), "--models", "test", "--out", out or str(tmp_path),
+            "--runs", "fluid/sentences", "--modes", "idiom"]
+    assert cli_error(capsys, bench.main, argv) == (1, "error: " + error.format(tmp_path=tmp_path))
+    assert measured == []
+
+
+@pytest.mark.parametrize("flag", [["--repeats", "0"], ["--batches", "0"], ["--warmup", "-1"],
+                                  ["--threads", "0"]])
+def test_counts_that_measure_nothing_are_refused_in_one_line(flag, capsys):
+    with pytest.raises(SystemExit) as stop:
+        bench.main(flag)
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: argument {flag[0]}:")

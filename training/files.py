@@ -49,3 +49,18 @@ def refuse_unwritable(folder, flag, give):
         tempfile.TemporaryFile(dir=folder).close()
     except OSError as error:
         raise UserError(f"{flag}: cannot write in {folder} ({error.strerror}); give {give}") from None
+
+
+def refuse_unwritable_file(path, flag):
+    """Refuse, in one line naming `flag`, a file path that cannot be
+    written (its folder cannot be made or written in, or it is a folder):
+    now, rather than after the work whose results it is to hold."""
+    folder = os.path.dirname(path) or "."
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"{flag}: cannot create {folder} ({error.strerror}); "
+                        "give a writable file path") from None
+    if os.path.isdir(path):
+        raise UserError(f"{flag}: cannot write {path}, a folder; give a writable file path")
+    refuse_unwritable(folder, flag, "a writable file path")

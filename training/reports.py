@@ -6,8 +6,7 @@ import platform
 import resource
 import shlex
 
-from errors import UserError
-from training.files import refuse_unwritable, replace_file, strict_json, writes_told
+from training.files import refuse_unwritable_file, replace_file, strict_json, writes_told
 
 
 class MetricsLog:
@@ -25,18 +24,7 @@ class MetricsLog:
         self.path = path
         self.mode = "w"
         if path:
-            self._check_writable()
-
-    def _check_writable(self):
-        # Now, rather than after the first epoch's work.
-        folder = os.path.dirname(self.path) or "."
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as error:
-            raise UserError(f"--metrics_file: cannot create {folder} ({error.strerror})") from None
-        if os.path.isdir(self.path):
-            raise UserError(f"--metrics_file: cannot write {self.path}; give a writable file path")
-        refuse_unwritable(folder, "--metrics_file", "a writable file path")
+            refuse_unwritable_file(self.path, "--metrics_file")
 
     def start_from(self, history):
         """Replace the file by `history`, the lines of the epochs a resumed
