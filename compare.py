@@ -34,9 +34,9 @@ from config import BATCHINGS, DEFAULT_BATCHING, FRAMEWORKS, OneLineParser, build
 from errors import UserError
 from ptb import corpus
 from ptb.batching import count_targets
-from training.checkpoints import make_output_folder, refuse_other_files
+from training.checkpoints import refuse_other_files
 from training.errors import Terminated, describe_stop, run_cli, stop_handled, stops_deferred
-from training.files import writes_told
+from training.files import writable_folder, writes_told
 from training.reports import machine_summary, read_json_lines, repo_command, versions_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -469,7 +469,7 @@ def claim_report_folder(out):
     """--out is new or empty, or an earlier compare.py's, whose runs of the
     same names are done again."""
     refuse_other_files(out, REPORT_FILE.fullmatch, "--out", "compare.py's")
-    make_output_folder(out, "--out", out)
+    writable_folder(out, "--out")
 
 
 def run_all(planned, script_flags, args):
@@ -504,6 +504,8 @@ def main(argv=None):
     args, script_flags, config_args = parse_args(argv)
     data = corpus.load_corpus(config_args.data_dir)  # fails here, before any run, if it must
     claim_report_folder(args.out)
+    if args.logdir:  # each run's event files go into a subfolder: refused here, not in each run
+        writable_folder(args.logdir, "--logdir")
     # Seed by seed: a report cut short by a stop still covers every configuration.
     planned = [(framework, batching, seed) for seed in args.seeds
                for framework, batching in planned_runs(args.scripts, args.batchings)]

@@ -29,9 +29,9 @@ from errors import UserError
 from model_io import onnx_export
 from model_io.exported import EXPORT_JSON, file_digests
 from model_io.saved import framework_module, open_checkpoint, reading
-from training.checkpoints import VOCAB, make_output_folder, vocab_text, vocabulary_hash
+from training.checkpoints import VOCAB, vocab_text, vocabulary_hash
 from training.errors import run_cli
-from training.files import replace_file, strict_json
+from training.files import replace_file, strict_json, writable_folder
 
 
 def parse_args(argv):
@@ -101,7 +101,7 @@ def claim_new_folder(out):
     partial = os.path.join(os.path.dirname(os.path.abspath(out)),
                            f".{os.path.basename(os.path.abspath(out))}.partial")
     shutil.rmtree(partial, ignore_errors=True)
-    make_output_folder(partial, "--out", out)
+    writable_folder(partial, "--out", out)
     return partial
 
 

@@ -247,9 +247,9 @@ def test_results_that_cannot_be_written_are_one_line(tmp_path, capsys, monkeypat
 
 
 @pytest.mark.parametrize("out, error", [
-    ("", "--out: cannot write {tmp_path}, a folder; give a writable file path"),
-    ("/proc/bench.json", "--out: cannot write in /proc (No such file or directory); give a "
-                         "writable file path")], ids=["a folder", "in /proc"])
+    ("", "--out {tmp_path}: cannot write it, a folder; give a writable file path"),
+    ("/proc/bench.json", "--out /proc/bench.json: cannot write there (No such file or "
+                         "directory); give a writable file path")], ids=["a folder", "in /proc"])
 def test_an_out_that_cannot_be_written_is_refused_before_measuring(out, error, tmp_path, capsys,
                                                                    monkeypatch):
     measured = []

@@ -208,6 +208,17 @@ def test_a_report_that_cannot_be_written_is_one_line(data_dir, tmp_path, monkeyp
         compare.main(["--data_dir", data_dir, "--out", str(out), *TINY])
 
 
+def test_a_logdir_where_no_file_can_be_made_is_refused_before_any_run(data_dir, tmp_path,
+                                                                     monkeypatch):
+    """Not in each run, as each run's own failure."""
+    ran = []
+    monkeypatch.setattr(compare, "run_all", lambda *given: ran.append(given) or ([], None))
+    with pytest.raises(UserError, match=r"--logdir /proc/runs: cannot write there"):
+        compare.main(["--data_dir", data_dir, "--out", str(tmp_path / "o"), "--logdir",
+                      "/proc/runs", *TINY])
+    assert ran == []
+
+
 def read_proc_cmdline(pid):
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:

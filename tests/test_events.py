@@ -108,6 +108,6 @@ def test_a_logdir_where_no_file_can_be_made_is_one_line(grammar_corpus, tmp_path
     code, line = cli_error(capsys, rnnlm_fluid.main, [
         "--model", "test", "--data_dir", grammar_corpus(300), "--save_dir", str(tmp_path / "ck"),
         "--logdir", "/sys/kernel"])
-    assert (code, line) == (1, "error: --logdir: cannot write in /sys/kernel (Permission denied); "
-                               "give a writable folder")
+    assert (code, line) == (1, "error: --logdir /sys/kernel: cannot write there (Permission "
+                               "denied); give a writable folder")
     assert os.listdir(tmp_path) == []

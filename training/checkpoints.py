@@ -26,7 +26,7 @@ import shutil
 from compat.error_text import first_line
 from errors import UserError
 from training.errors import stops_deferred
-from training.files import replace_file, strict_json
+from training.files import replace_file, strict_json, writable_folder
 
 MARKER = "checkpoint.json"
 VOCAB = "vocab.txt"
@@ -76,16 +76,6 @@ def refuse_other_files(folder, is_own, flag, whose):
                         f"give a new or empty folder as {flag}")
 
 
-def make_output_folder(path, flag, named):
-    """Create the folder `path` for the output that `flag` named as `named`;
-    one that cannot be made is the user's to fix."""
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"{flag} {named}: cannot write there ({error.strerror}); choose a "
-                        "writable folder") from None
-
-
 class CheckpointFolder:
     """--save_dir for one run: claim it, then save and load whole epochs.
     `flag` is the option that named the folder, for the errors to name."""
@@ -123,12 +113,8 @@ class CheckpointFolder:
         return name in (LOCK, *CHECKPOINT_FILES) or EPOCH_FOLDER.match(name)
 
     def _lock(self):
-        try:
-            os.makedirs(self.save_dir, exist_ok=True)
-            lock = open(os.path.join(self.save_dir, LOCK), "a")  # held until the run ends
-        except OSError as error:
-            raise UserError(f"{self.flag} {self.save_dir}: cannot write there "
-                            f"({error.strerror}); choose a writable folder") from None
+        writable_folder(self.save_dir, self.flag)
+        lock = open(os.path.join(self.save_dir, LOCK), "a")  # held until the run ends
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

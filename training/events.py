@@ -24,8 +24,7 @@ import time
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
 
-from errors import UserError
-from training.files import refuse_unwritable, writes_told
+from training.files import writable_folder, writes_told
 
 FLUSH_SECONDS = 2.0  # how stale a live TensorBoard may be
 
@@ -36,12 +35,7 @@ class EventLog:
 
     def __init__(self, logdir):
         self.logdir = logdir
-        try:
-            os.makedirs(logdir, exist_ok=True)
-        except OSError as error:
-            raise UserError(f"--logdir {logdir}: cannot create it ({error.strerror}); give a "
-                            "writable folder") from None
-        refuse_unwritable(logdir, "--logdir", "a writable folder")
+        writable_folder(logdir, "--logdir")
         self.step = None  # until the first epoch starts
 
     def __enter__(self):

@@ -41,26 +41,23 @@ def writes_told(what, advice):
         raise UserError(f"{what}: cannot write it ({error.strerror or error}); {advice}") from None
 
 
-def refuse_unwritable(folder, flag, give):
-    """Refuse, in one line naming `flag`, a folder where no file can be made;
-    tried by making one, since os.access lets root write even where none
-    can be (/proc)."""
+def writable_folder(path, flag, named=None, give="a writable folder"):
+    """Make the folder `path`, for what `flag` names as `named` (`path`
+    itself unless said), and prove it writable by making a file there, since
+    os.access lets root write even where none can be made (/proc); either
+    failing is one line naming `flag`."""
     try:
-        tempfile.TemporaryFile(dir=folder).close()
+        os.makedirs(path, exist_ok=True)
+        tempfile.TemporaryFile(dir=path).close()
     except OSError as error:
-        raise UserError(f"{flag}: cannot write in {folder} ({error.strerror}); give {give}") from None
+        raise UserError(f"{flag} {named or path}: cannot write there ({error.strerror}); "
+                        f"give {give}") from None
 
 
 def refuse_unwritable_file(path, flag):
     """Refuse, in one line naming `flag`, a file path that cannot be
     written (its folder cannot be made or written in, or it is a folder):
     now, rather than after the work whose results it is to hold."""
-    folder = os.path.dirname(path) or "."
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as error:
-        raise UserError(f"{flag}: cannot create {folder} ({error.strerror}); "
-                        "give a writable file path") from None
+    writable_folder(os.path.dirname(path) or ".", flag, path, "a writable file path")
     if os.path.isdir(path):
-        raise UserError(f"{flag}: cannot write {path}, a folder; give a writable file path")
-    refuse_unwritable(folder, flag, "a writable file path")
+        raise UserError(f"{flag} {path}: cannot write it, a folder; give a writable file path")
