@@ -435,6 +435,7 @@ def test_convert_around_the_circle_keeps_the_weights_and_the_perplexity(best_ear
                                     target, "--out", out)
         command = printed.strip().splitlines()[-1].split()
         assert command[:2] == ["python", f"rnnlm_{target}.py"] and "--resume" in command
+        assert f"--save_dir={out}" in command  # outside the repository: as given
         run_here_or_apart(f"rnnlm_{target}", target, *command[2:], "--device=cpu",
                           f"--metrics_file={out}.jsonl")
         evaluated = read_last_line(f"{out}.jsonl")

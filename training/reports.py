@@ -167,12 +167,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def repo_command(script, args):
     """`python SCRIPT ARGS` as typed in the repository's folder, for reports:
-    absolute paths become relative to it, so that anyone can rerun it."""
+    absolute paths inside it become relative, so that anyone can rerun it
+    in their clone; paths outside it stay as they are (not ../../tmp/x)."""
     def portable(arg):
         flag, equals, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
         if not equals:
             flag, value = "", arg
-        if os.path.isabs(value):
+        if os.path.isabs(value) and os.path.commonpath([value, REPO]) == REPO:
             value = os.path.relpath(value, REPO)
         return shlex.quote(flag + equals + value)
     return " ".join(["python", script, *map(portable, args)])
