@@ -12,6 +12,7 @@ starts from a sentence start (<eos>), reads the prompt, then draws one word
 at a time from its next-word distribution, the LSTM state carried from word
 to word. One sentence a line; the same seed gives the same text.
 """
+import itertools
 import os
 import subprocess
 import sys
@@ -80,6 +81,20 @@ def sample(exported, start, words, temperature, seed):
         log_probs, state = exported.run(np.array([[word]]), state)
 
 
+def sentences(indices, words):
+    """The words of `indices` (the prompt's, then those drawn), a list for
+    each sentence: <eos> ends one; the last may be unfinished."""
+    line = []
+    for index in indices:
+        if words[index] == EOS:
+            yield line
+            line = []
+        else:
+            line.append(words[index])
+    if line:
+        yield line
+
+
 def main(argv=None):
     args = parse_args(argv)
     saved = open_checkpoint(args.checkpoint, args.best)  # one line now if it is not one
@@ -87,15 +102,9 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder:
         exported = exported_copy(args.checkpoint, args.best, args.format, folder)
         words = {index: word for word, index in exported.vocab.items()}
-        line = [words[index] for index in start[1:]]
-        for index in sample(exported, start, args.words, args.temperature, args.seed):
-            if words[index] == EOS:
-                print(" ".join(line), flush=True)
-                line = []
-            else:
-                line.append(words[index])
-        if line:
-            print(" ".join(line))
+        drawn = sample(exported, start, args.words, args.temperature, args.seed)
+        for line in sentences(itertools.chain(start[1:], drawn), words):
+            print(" ".join(line), flush=True)
 
 
 if __name__ == "__main__":

@@ -355,10 +355,11 @@ def test_generate_samples_one_sentence_a_line(best_earlier):
     samples through Paddle 3's (paddle.jit.save). The runtimes of the
     SavedModels are the export tests' above."""
     _, checkpoint, _ = best_earlier
-    text = generate(checkpoint, "--words", "40", "--seed", "3", "--prompt", "the cat zebra")
-    assert text.startswith("the cat <unk> ")  # the prompt, its unknown word as <unk>
+    text = generate(checkpoint, "--words", "40", "--seed", "3", "--prompt", "the cat zebra <eos> a")
+    # The prompt, its unknown word as <unk>, and its sentence end as a line's.
+    assert text.startswith("the cat <unk>\na ")
     words = text.split()
-    assert len(words) - 3 + text.count("\n") == 40  # 40 words drawn, sentence ends included
+    assert len(words) - 4 + text.count("\n") - 1 == 40  # 40 words drawn, sentence ends included
     vocabulary = set(open(os.path.join(checkpoint, "vocab.txt"), encoding="utf-8").read().split())
     assert set(words) <= vocabulary - {"<eos>"}
 
