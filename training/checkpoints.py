@@ -165,16 +165,20 @@ class CheckpointFolder:
 
     def best_epoch(self):
         """The saved epoch of lowest valid perplexity, or None before the first."""
-        return best_epoch(self.history())
+        saved = self._last_saved()
+        return best_epoch(saved["history"]) if saved else None
 
     def epoch_folder(self, epoch):
         return os.path.join(self.save_dir, f"epoch{epoch}")
 
     def history(self):
-        """The metrics lines of the epochs the last checkpoint holds; none
-        before the first save of a run that replaces the folder's checkpoint."""
-        saved = None if self.replacing else self.read_marker()
-        return saved["history"] if saved else []
+        """The metrics lines of the epochs the last checkpoint holds."""
+        return self.read_marker()["history"]
+
+    def _last_saved(self):
+        """read_marker(), or None before the first save of a run that
+        replaces the folder's checkpoint: the old run's is not its own."""
+        return None if self.replacing else self.read_marker()
 
     @contextlib.contextmanager
     def writing(self, epoch, record, earlier=None):
@@ -201,8 +205,9 @@ class CheckpointFolder:
                 os.remove(self.marker)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(partial, final)
+        saved = self._last_saved()
         if earlier is None:
-            earlier = self.history()
+            earlier = saved["history"] if saved else []
         history = [line for line in earlier if line["epoch"] < epoch]
         history.append(record)
         replace_file(os.path.join(self.save_dir, VOCAB), vocab_text(self.vocab))
