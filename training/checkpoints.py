@@ -212,7 +212,7 @@ class CheckpointFolder:
         history.append(record)
         replace_file(os.path.join(self.save_dir, VOCAB), vocab_text(self.vocab))
         self._write_marker(epoch, history)
-        self._remove_epochs_but(epoch, best_epoch(history))  # a replaced run's, all of them
+        self._remove_epochs_but(epoch, best_epoch(history))  # replacing: all the old run's epochs
         self.replacing = False
 
     @contextlib.contextmanager
