@@ -408,8 +408,9 @@ def timings(runs, batches, training, args):
     compiled them all, as in every epoch after the first; what compiling
     costs, and how often, experiments/compilations.py measures."""
     warmup = batches[:args.warmup] + first_of_each_shape(batches[args.warmup:])
-    for run in runs if warmup else []:
-        run(warmup, training)
+    if warmup:  # none for Fluid's LoD batches with --warmup 0: they have no shapes
+        for run in runs:
+            run(warmup, training)
     starts = range(args.warmup, args.warmup + args.repeats * args.batches, args.batches)
     last_start = max(len(batches) - args.batches, 0)
     stretches = [batches[start % (last_start + 1):][:args.batches] for start in starts]
