@@ -81,7 +81,6 @@ from ptb import corpus
 from training.errors import describe_stop, run_cli, stops_deferred
 from training.files import refuse_unwritable_file
 from training.reports import (
-    framework_versions,
     machine_summary,
     repo_command,
     versions_line,
@@ -190,9 +189,7 @@ def main(argv=None):
     refuse_unwritable_file(args.out, "--out")  # not after the measurements
     if args.scoring:
         rows = scoring.scoring_rows(args.models, args.data_dir, args.repeats)
-        write_results(args.out, dict(command=command, machine=machine_summary(),
-                                     versions=framework_versions(), onnx=scoring.onnx_versions(),
-                                     scoring=rows))
+        write_results(args.out, command, onnx=scoring.onnx_versions(), scoring=rows)
         print(f"\n    {command}\n\n{machine_summary()}; {versions_line()}, "
               f"{scoring.onnx_versions()}\n\n"
               f"{scoring.scoring_table(rows)}\n\nwritten: {args.out}")
@@ -208,9 +205,8 @@ def main(argv=None):
                if stop else None)
     # What was measured is written whole, whatever stop comes meanwhile.
     with stops_deferred():
-        write_results(args.out, dict(command=command, machine=machine_summary(),
-                                     versions=framework_versions(), results=results,
-                                     **({"stopped": stopped} if stopped else {})))
+        write_results(args.out, command, results=results,
+                      **({"stopped": stopped} if stopped else {}))
         report(command, results, stopped, args.out)
     if stop:
         raise stop

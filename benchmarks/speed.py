@@ -24,7 +24,7 @@ from ptb import corpus
 from ptb.batching import Batches, make_batches
 from training.errors import child_error, stop_handled
 from training.files import replace_file, writes_told
-from training.reports import peak_memory_mb
+from training.reports import framework_versions, machine_summary, peak_memory_mb
 
 # The command that measures one run in a process of its own.
 BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench.py")
@@ -619,8 +619,11 @@ def check_reference(name, path):
                         "install torch==2.15.0 numpy, then give /tmp/torch/bin/python")
 
 
-def write_results(path, results):
-    """Write the results as JSON to `path` (--out), whole or not at all; a
-    failed write is one line (main checked the path before measuring)."""
+def write_results(path, command, **results):
+    """Write `results` as JSON to `path` (--out), with the command, the
+    machine and the versions they were measured with, whole or not at all; a
+    failed write is one line (bench.py checked the path before measuring)."""
+    fields = dict(command=command, machine=machine_summary(), versions=framework_versions(),
+                  **results)
     with writes_told(f"--out {path}", "free the space, or give another --out"):
-        replace_file(path, json.dumps(results, indent=1))
+        replace_file(path, json.dumps(fields, indent=1))
