@@ -1,6 +1,7 @@
-"""Faults and recovery: every case in README's "Faults and recovery" section,
-in both training scripts, at the `test` preset. Nothing finished is lost, no
-number is silently wrong, and each fault ends with one line."""
+"""Faults and recovery of a training run (docs/faults-and-recovery.md), in
+the 2018 scripts and, where their code differs, in today's, at the `test`
+preset. Nothing finished is lost, no number is silently wrong, and each
+fault ends with one line."""
 import fcntl
 import io
 import json
@@ -21,7 +22,16 @@ from compat.paddle_fluid import paddle
 from compat.tf_v1 import tf
 from errors import UserError
 from ptb import batching, corpus
-from tests.conftest import EAGER_STEP, ON_ONE_CPU, REPO, Started, one_line_error, run_command, tried_runs
+from tests.conftest import (
+    EAGER_STEP,
+    ON_ONE_CPU,
+    REPO,
+    TODAYS,
+    Started,
+    one_line_error,
+    run_command,
+    tried_runs,
+)
 from tests.corpora import write_grammar_corpus, write_split
 from tests.interrupting import calls_finished_before_the_stop
 from training import errors
@@ -32,8 +42,6 @@ from training.reports import MetricsLog, read_json_lines, trained_for
 
 SCRIPTS = {"fluid": rnnlm_fluid, "tensorflow": rnnlm_tensorflow}
 FRAMEWORKS = sorted(SCRIPTS)
-# Today's-API scripts, which share the fault handling and run in processes of their own.
-TODAYS = ["keras", "paddle"]
 # What each framework's saver writes the parameters into.
 PARAMETERS = {"fluid": "model.pdparams", "tensorflow": "model.data-00000-of-00001",
               "paddle": "model.pdparams", "keras": "model.weights.h5"}
