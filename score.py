@@ -2,6 +2,7 @@
 
     python score.py exports/fluid-small data/ptb.test.txt
     python score.py exports/fluid-small data/ptb.test.txt --per_sentence
+    echo "the company said" | python score.py exports/fluid-small - --per_sentence
 
 Prints the perplexity of the text, batched as the checkpoint's training run
 batched its evaluation, so it matches that run's test perplexity; with
@@ -11,8 +12,10 @@ were blank (skipped) and how many words the model does not know: they are
 scored as <unk>, which is cheap to predict, so they flatter it. Imports no
 training script: only the export (model_io/exported.py) and the data code.
 """
+import contextlib
 import math
 import os
+import sys
 
 import numpy as np
 
@@ -32,7 +35,8 @@ def parse_args(argv):
                                   "lower-case, numbers are N, rare words <unk>. Any other word is "
                                   "scored as <unk>, which is cheap to predict; score.py counts them.")
     parser.add_argument("export", help="a folder export.py wrote")
-    parser.add_argument("file", help="text in PTB format: one sentence a line, words split by spaces")
+    parser.add_argument("file", help="text in PTB format: one sentence a line, words split by "
+                                     "spaces; - reads standard input")
     parser.add_argument("--per_sentence", action="store_true",
                         help="first, for each sentence, tab-separated: its log-probability "
                              "(natural log), how many of its words are not in the vocabulary, "
@@ -92,16 +96,22 @@ def sentence_log_probs(exported, sentences):
 
 
 def read_text(path):
-    """The sentences of the file (lists of words) and its number of lines."""
+    """The sentences of the file (lists of words) and its number of lines;
+    "-" is standard input, and a pipe's path (bash's <(...)) is read too."""
     if os.path.isdir(path):
         raise UserError(f"{path} is a folder; give a text file in it, one sentence a line")
-    if not os.path.isfile(path):
-        raise UserError(f"{path} not found; give a text file, one sentence a line")
-    words = corpus.read_sentences(path)
+    name = "standard input" if path == "-" else path
+    try:
+        with contextlib.nullcontext(sys.stdin.buffer) if path == "-" else open(path, "rb") as text:
+            lines = text.readlines()
+    except FileNotFoundError:
+        raise UserError(f"{path} not found; give a text file, one sentence a line") from None
+    except OSError as error:
+        raise UserError(f"{path}: cannot read it ({error.strerror})") from None
+    words = corpus.sentences_in(lines, name)
     if not words:
-        raise UserError(f"{path} has no words to score")
-    with open(path, "rb") as text:
-        return words, sum(1 for _ in text)
+        raise UserError(f"{name} has no words to score")
+    return words, len(lines)
 
 
 def unknown(words, vocab):

@@ -43,10 +43,16 @@ def read_sentences(path):
         raise UserError(f"{path} not found: {missing_files_hint(os.path.dirname(path))}")
     try:
         with open(path, "rb") as text:
-            return [words for line_number, raw in enumerate(text, start=1)
-                    if (words := decode(raw, path, line_number).split())]
+            return sentences_in(text, path)
     except OSError as error:
         raise UserError(f"{path}: cannot read it ({error.strerror})") from None
+
+
+def sentences_in(lines, name):
+    """The non-blank lines of `lines` (bytes, a line each, as a binary file
+    gives them) as lists of words; `name` says where they come from."""
+    return [words for line_number, raw in enumerate(lines, start=1)
+            if (words := decode(raw, name, line_number).split())]
 
 
 def decode(raw, path, line_number):

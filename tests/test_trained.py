@@ -384,6 +384,25 @@ def test_the_commands_refuse_in_one_line(tmp_path, capsys):
         score.read_text(tmp_path)  # a folder exists: not "not found"
 
 
+def test_score_reads_a_pipe_and_standard_input(monkeypatch):
+    """A pipe's path, as bash's <(...) gives one, is read as a file is (it
+    was "not found": no regular file), and - is standard input."""
+    text = b"the cat\n\na dog sat\n"
+    expected = ([["the", "cat"], ["a", "dog", "sat"]], 3)
+    read, write = os.pipe()
+    os.write(write, text)
+    os.close(write)
+    try:
+        assert score.read_text(f"/dev/fd/{read}") == expected
+    finally:
+        os.close(read)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text)))
+    assert score.read_text("-") == expected
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\n")))
+    with pytest.raises(UserError, match="^standard input has no words to score$"):
+        score.read_text("-")
+
+
 def test_generate_refuses_a_seed_numpy_would_not_take(capsys):
     with pytest.raises(SystemExit) as stop:
         generate_py.parse_args(["--checkpoint", "x", "--seed", "-1"])
