@@ -18,12 +18,13 @@ compiles once each, for the step that runs them.
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from config import BATCHINGS, PRESETS, Config, evaluation_config  # noqa: E402
+from config import BATCHINGS, PRESETS, Config, OneLineParser, evaluation_config, existing_dir, positive_int  # noqa: E402
+from experiments.children import measured_apart  # noqa: E402
+from training.errors import run_cli  # noqa: E402
 
 FRAMEWORKS = ("keras", "paddle")
 
@@ -70,13 +71,13 @@ def count_one(framework, batching, model, data_dir, epochs):
     return counts
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data_dir", default="data")
+def main(argv=None):
+    parser = OneLineParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data_dir", type=existing_dir, default="data")
     parser.add_argument("--model", default="small", choices=sorted(PRESETS))
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=positive_int, default=2)
     parser.add_argument("--one", nargs=2, metavar=("FRAMEWORK", "BATCHING"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.one:
         print(json.dumps(count_one(*args.one, args.model, args.data_dir, args.epochs)))
         return
@@ -84,14 +85,13 @@ def main():
     print("| --- | --- | --- | --- | --- |")
     for framework in FRAMEWORKS:
         for batching in BATCHINGS:
-            done = subprocess.run([sys.executable, __file__, "--one", framework, batching,
+            rows = measured_apart([sys.executable, __file__, "--one", framework, batching,
                                    "--model", args.model, "--data_dir", args.data_dir,
-                                   "--epochs", str(args.epochs)],
-                                  capture_output=True, text=True, check=True)
-            for row in json.loads(done.stdout.splitlines()[-1]):
+                                   "--epochs", str(args.epochs)], f"{framework} by {batching}")
+            for row in rows:
                 print(f"| {framework} | {batching} | {row['epoch']} | {row['compilations']} | "
                       f"{row['shapes']} |", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -14,7 +14,6 @@ tensorflow::FlattenDictItems) or fails on a feed that is right ("Cannot
 interpret feed_dict key as Tensor"). Held, a stop lands only between
 calls, and the process is still running when the time is up.
 """
-import argparse
 import os
 import signal
 import subprocess
@@ -22,6 +21,9 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+from config import OneLineParser, positive_float, positive_int  # noqa: E402
+from training.errors import run_cli  # noqa: E402
 
 VICTIM = """
 import contextlib
@@ -60,9 +62,9 @@ while True:
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=10, help="of SIGINTs per process")
+    parser = OneLineParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=positive_int, default=4)
+    parser.add_argument("--seconds", type=positive_float, default=10, help="of SIGINTs per process")
     return parser.parse_args(argv)
 
 
@@ -96,4 +98,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -14,14 +14,14 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from config import PRESETS, positive_int  # noqa: E402
-from training.errors import child_error  # noqa: E402
+from config import PRESETS, OneLineParser, existing_dir, positive_int  # noqa: E402
+from experiments.children import measured_apart  # noqa: E402
+from training.errors import run_cli  # noqa: E402
 
 HEADROOM = ("on", "off")
 
@@ -45,23 +45,19 @@ def run_one(headroom, script_args):
 
 def run_apart(headroom, script_args):
     """run_one in a process of its own."""
-    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--one", headroom,
-                           "--", *script_args], capture_output=True, text=True)
-    if done.returncode:
-        sys.exit(f"error: the run with the headroom {headroom} failed: "
-                 f"{child_error(done.stdout + done.stderr, f'exit {done.returncode}')}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return measured_apart([sys.executable, os.path.abspath(__file__), "--one", headroom,
+                           "--", *script_args], f"the run with the heap headroom {headroom}")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data_dir", default="data")
+def main(argv=None):
+    parser = OneLineParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data_dir", type=existing_dir, default="data")
     parser.add_argument("--model", default="small", choices=sorted(PRESETS))
     parser.add_argument("--rounds", type=positive_int, default=3)
     parser.add_argument("--no-compile", dest="compile", action="store_false",
                         help="Keras's own LSTM layers, eagerly (default: the script's default)")
     parser.add_argument("--one", choices=HEADROOM, help=argparse.SUPPRESS)
-    args, script_args = parser.parse_known_args()
+    args, script_args = parser.parse_known_args(argv)
     if args.one:
         print(json.dumps(run_one(args.one, [arg for arg in script_args if arg != "--"])))
         return
@@ -76,4 +72,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -21,7 +21,6 @@ Each rate is the best of 5 timings of 20 calls. docs/performance.md has a run.
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -29,7 +28,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from benchmarks.speed import MATMUL_REPEATS, model_shapes, seconds  # noqa: E402
-from config import PRESETS, Config  # noqa: E402
+from config import PRESETS, Config, OneLineParser, positive_int  # noqa: E402
+from experiments.children import measured_apart  # noqa: E402
+from training.errors import run_cli  # noqa: E402
 
 CALLS = 20  # calls in each timing
 SHAPE_NAMES = ("input projection", "recurrent step", "softmax")  # model_shapes' order
@@ -144,13 +145,13 @@ def measure(way, model, threads):
     return {"way": way, "rates": rates, "libraries": loaded_libraries()}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None):
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="small", choices=sorted(PRESETS))
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--threads", type=positive_int, default=os.cpu_count())
     parser.add_argument("--torch", metavar="PYTHON", help="a Python that has torch")
     parser.add_argument("--way", choices=sorted(WAYS), help=argparse.SUPPRESS)  # one child's
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.way:
         print(json.dumps(measure(args.way, args.model, args.threads)))
         return
@@ -162,13 +163,11 @@ def main():
     print("| --- " * (len(names) + 2) + "|")
     for way in ways:
         python = args.torch if way == "torch" else sys.executable
-        done = subprocess.run([python, os.path.abspath(__file__), "--way", way, "--model",
-                               args.model, "--threads", str(args.threads)],
-                              capture_output=True, text=True, check=True)
-        row = json.loads(done.stdout.strip().splitlines()[-1])
+        row = measured_apart([python, os.path.abspath(__file__), "--way", way, "--model",
+                              args.model, "--threads", str(args.threads)], f"the {way} row")
         print(f"| {way} | {' | '.join(str(row['rates'][name]) for name in names)} | "
               f"{', '.join(row['libraries'])} |")
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

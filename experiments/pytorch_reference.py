@@ -18,18 +18,23 @@ gradient; BasicLSTMCell and Paddle's lstm operator have one, starting at
 zero. --one_bias gives nn.LSTM the single zero-initialised bias of the
 other two. docs/pytorch-reference.md has the results.
 """
-import argparse
 import math
 import os
 import sys
 
 import numpy as np
-import torch
-from torch import nn
+
+try:
+    import torch
+    from torch import nn
+except ModuleNotFoundError:
+    sys.exit(f"error: {sys.executable} has no torch; run this file with the Python of a venv "
+             "that has torch==2.15.0, as its docstring shows")
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from config import PRESETS, Config, learning_rate_at  # noqa: E402
+from config import PRESETS, Config, OneLineParser, existing_dir, learning_rate_at, seed_number  # noqa: E402
 from ptb import batching, corpus  # noqa: E402
+from training.errors import run_cli  # noqa: E402
 
 
 class LanguageModel(nn.Module):
@@ -80,14 +85,14 @@ def run_epoch(model, batches, config, learning_rate=None):
     return math.exp(total / targets)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data_dir", default="data")
+def main(argv=None):
+    parser = OneLineParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data_dir", type=existing_dir, default="data")
     parser.add_argument("--model", default="small", choices=sorted(PRESETS))
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=seed_number, default=1)
     parser.add_argument("--one_bias", action="store_true",
                         help="one zero-initialised LSTM bias, as BasicLSTMCell has")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     data = corpus.load_corpus(args.data_dir)
     config = Config(**PRESETS[args.model], vocab_size=len(data.vocab))
@@ -109,4 +114,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -1,6 +1,6 @@
 """How far training carries a difference the size of float32 rounding.
 
-    python -m experiments.rounding_amplification --data_dir DIR [--model small] [--batch_size 40]
+    python experiments/rounding_amplification.py --data_dir DIR [--model small] [--batch_size 40]
 
 Trains rnnlm_tensorflow.py's model by chunks for one epoch twice on one
 worker: from its seeded weights, and from the same weights each multiplied
@@ -11,15 +11,18 @@ repeated from the start for the first N batches, for growing N, and the
 table gives the distance between the two runs' weights (relative, over all
 weights) and each run's valid perplexity after those N batches.
 """
-import argparse
+import os
+import sys
 
 import numpy as np
 
-import load_data_tf
-import rnnlm_tensorflow as script
-from config import PRESETS, Config
-from ptb import corpus
-from ptb.batching import Batches, make_batches
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import load_data_tf  # noqa: E402
+import rnnlm_tensorflow as script  # noqa: E402
+from config import PRESETS, Config, OneLineParser, existing_dir, positive_int  # noqa: E402
+from ptb import corpus  # noqa: E402
+from ptb.batching import Batches, make_batches  # noqa: E402
+from training.errors import run_cli  # noqa: E402
 
 PERTURBATION = 1e-7
 
@@ -39,12 +42,13 @@ def distance(first, second):
     return (squares / sum(float(np.sum(a ** 2)) for a in first)) ** 0.5
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data_dir", required=True, help="folder with ptb.{train,valid,test}.txt")
+def main(argv=None):
+    parser = OneLineParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data_dir", type=existing_dir, required=True,
+                        help="folder with ptb.{train,valid,test}.txt")
     parser.add_argument("--model", default="small", choices=sorted(PRESETS))
-    parser.add_argument("--batch_size", type=int, default=40)
-    args = parser.parse_args()
+    parser.add_argument("--batch_size", type=positive_int, default=40)
+    args = parser.parse_args(argv)
     data = corpus.load_corpus(args.data_dir)
     config = Config(**{**PRESETS[args.model], "batching": "chunks", "batch_size": args.batch_size,
                        "vocab_size": len(data.vocab), "model": args.model})
@@ -68,4 +72,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)
