@@ -16,7 +16,7 @@ import dataclasses
 from config import DEFAULT_BATCHING, FRAMEWORKS, PRESETS, Config, OneLineParser
 from model_io import layout
 from model_io.saved import framework_module, open_checkpoint, reading
-from training.checkpoints import CheckpointFolder, run_identity
+from training.checkpoints import CheckpointFolder, refuse_inside_checkpoint, run_identity
 from training.errors import run_cli
 from training.reports import repo_command
 
@@ -40,6 +40,7 @@ def convert(checkpoint, framework, out):
     """Write the saved epochs of `checkpoint` as `framework`'s checkpoint in
     `out`; return the converted run's config."""
     last = open_checkpoint(checkpoint)
+    refuse_inside_checkpoint(out, "--out", checkpoint, "--checkpoint")
     best = open_checkpoint(checkpoint, best=True).epoch
     target = framework_module(framework)  # loads that framework before reading
     config = dataclasses.replace(last.config, save_dir=out)

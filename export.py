@@ -29,7 +29,7 @@ from errors import UserError
 from model_io import onnx_export
 from model_io.exported import EXPORT_JSON, file_digests
 from model_io.saved import framework_module, open_checkpoint, reading
-from training.checkpoints import VOCAB, vocab_text, vocabulary_hash
+from training.checkpoints import VOCAB, refuse_inside_checkpoint, vocab_text, vocabulary_hash
 from training.errors import run_cli
 from training.files import replace_file, strict_json, writable_folder
 
@@ -54,6 +54,7 @@ def export(checkpoint, out, best=False, format="native"):
     """Export `checkpoint` (its last epoch, or its best) into the new folder
     `out`, in `format`; return what export.json says."""
     saved = open_checkpoint(checkpoint, best)
+    refuse_inside_checkpoint(out, "--out", checkpoint, "--checkpoint")
     partial = claim_new_folder(out)
     try:
         if format == "onnx":

@@ -323,15 +323,29 @@ def test_a_failed_save_keeps_the_last_checkpoint_and_writes_no_metrics(framework
 def test_a_metrics_file_that_cannot_be_written_is_one_line(data_dir, tmp_path):
     """Refused at start-up where no file can be made (/proc, even for root,
     whom os.access lets write anywhere); and a write that fails later (here
-    --metrics_file names --save_dir, a folder by then) ends the run with one
-    line, the epoch's checkpoint kept for --resume."""
+    a full device) ends the run with one line, the epoch's checkpoint kept
+    for --resume."""
     without_metrics = flags(data_dir, tmp_path)[:-2]
     with pytest.raises(UserError, match="--metrics_file /proc/metrics.jsonl: cannot write there"):
         rnnlm_fluid.main([*without_metrics, "--metrics_file", "/proc/metrics.jsonl"])
     assert os.listdir(tmp_path) == []
-    with pytest.raises(UserError, match=r"--metrics_file .*ck: cannot write it \(Is a directory\)"):
-        rnnlm_fluid.main([*without_metrics, "--metrics_file", str(tmp_path / "ck")])
+    with pytest.raises(UserError, match=r"--metrics_file /dev/full: cannot write it \(No space"):
+        rnnlm_fluid.main([*without_metrics, "--metrics_file", "/dev/full"])
     assert saved_epoch(tmp_path) == 1
+
+
+@pytest.mark.parametrize("flag, inside", [("--metrics_file", "metrics.jsonl"),
+                                          ("--logdir", "events"), ("--metrics_file", "")])
+def test_an_output_inside_the_save_dir_is_refused_before_any_work(flag, inside, data_dir,
+                                                                 tmp_path):
+    """A file there that the run did not write would make --resume refuse
+    the folder: the run trained, and could not be continued."""
+    without_metrics = flags(data_dir, tmp_path)[:-2]
+    path = os.path.join(tmp_path, "ck", inside)
+    with pytest.raises(UserError, match=f"^{flag} {re.escape(path)} is inside --save_dir "
+                                        ".*; give a path outside it$"):
+        rnnlm_fluid.main([*without_metrics, flag, path])
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

@@ -384,6 +384,18 @@ def test_the_commands_refuse_in_one_line(tmp_path, capsys):
         score.read_text(tmp_path)  # a folder exists: not "not found"
 
 
+def test_an_out_inside_the_checkpoint_is_refused(best_earlier, capsys):
+    """An export or a converted checkpoint inside the run's folder made
+    --resume refuse that folder (files it did not write)."""
+    _, checkpoint, _ = best_earlier
+    before = sorted(os.listdir(checkpoint))
+    for command, more in (("export", []), ("convert", ["--to", "keras"])):
+        last = refused(capsys, command, "--checkpoint", checkpoint, *more,
+                       "--out", os.path.join(checkpoint, "out"))
+        assert re.search(r"--out .*out is inside --checkpoint .*; give a path outside it$", last)
+    assert sorted(os.listdir(checkpoint)) == before
+
+
 def test_score_reads_a_pipe_and_standard_input(monkeypatch):
     """A pipe's path, as bash's <(...) gives one, is read as a file is (it
     was "not found": no regular file), and - is standard input."""

@@ -64,6 +64,16 @@ def best_epoch(history):
     return min(finite, key=lambda line: line["valid_ppl"])["epoch"] if finite else None
 
 
+def refuse_inside_checkpoint(path, flag, folder, folder_flag):
+    """Refuse, in one line, a `flag` path inside the checkpoint folder
+    `folder` (`folder_flag`'s): a file there that the run did not write
+    would make --resume refuse the folder."""
+    if path and os.path.commonpath([os.path.realpath(path), os.path.realpath(folder)]) == \
+            os.path.realpath(folder):
+        raise UserError(f"{flag} {path} is inside {folder_flag} {folder}, a checkpoint folder, "
+                        "where --resume refuses files it did not write; give a path outside it")
+
+
 def refuse_other_files(folder, is_own, flag, whose):
     """Every output folder is new or empty, or the command's own from an
     earlier run (is_own(name) for each name in it): never a folder of other

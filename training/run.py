@@ -33,7 +33,7 @@ from compat.error_text import first_line
 from config import describe
 from errors import UserError
 from ptb.batching import check_batch_size, describe_data
-from training.checkpoints import CheckpointFolder, run_identity
+from training.checkpoints import CheckpointFolder, refuse_inside_checkpoint, run_identity
 from training.errors import describe_stop, stop_handled, stops_deferred
 from training.events import event_log
 from training.progress import EpochStats, RunBatches, check_not_diverged
@@ -51,6 +51,8 @@ class Run:
         self.framework, self.banner, self.workers = framework, banner, workers
         self.config, self.data = config, data
         check_batch_size(data.train, config)
+        for path, flag in ((config.metrics_file, "--metrics_file"), (config.logdir, "--logdir")):
+            refuse_inside_checkpoint(path, flag, config.save_dir, "--save_dir")
         self.checkpoints = CheckpointFolder(config.save_dir, run_identity(framework, config, data.vocab),
                                             dataclasses.asdict(config), data.vocab)
         # Worker 0 alone reports and saves.
