@@ -34,7 +34,7 @@ from config import BATCHINGS, DEFAULT_BATCHING, FRAMEWORKS, OneLineParser, build
 from errors import UserError
 from ptb import corpus
 from ptb.batching import count_targets
-from training.checkpoints import refuse_other_files
+from training.checkpoints import refuse_inside_checkpoint, refuse_other_files
 from training.errors import Terminated, describe_stop, run_cli, stop_handled, stops_deferred
 from training.files import writable_folder, writes_told
 from training.reports import machine_summary, read_json_lines, repo_command, versions_line
@@ -503,9 +503,11 @@ def report(runs, seeds, command, test_targets, out):
 def main(argv=None):
     args, script_flags, config_args = parse_args(argv)
     data = corpus.load_corpus(config_args.data_dir)  # fails here, before any run, if it must
-    claim_report_folder(args.out)
     if args.logdir:  # each run's event files go into a subfolder: refused here, not in each run
+        refuse_inside_checkpoint(args.logdir, "--logdir", os.path.join(args.out, "checkpoints"),
+                                 "--out's checkpoints")
         writable_folder(args.logdir, "--logdir")
+    claim_report_folder(args.out)
     # Seed by seed: a report cut short by a stop still covers every configuration.
     planned = [(framework, batching, seed) for seed in args.seeds
                for framework, batching in planned_runs(args.scripts, args.batchings)]

@@ -208,15 +208,19 @@ def test_a_report_that_cannot_be_written_is_one_line(data_dir, tmp_path, monkeyp
         compare.main(["--data_dir", data_dir, "--out", str(out), *TINY])
 
 
-def test_a_logdir_where_no_file_can_be_made_is_refused_before_any_run(data_dir, tmp_path,
-                                                                     monkeypatch):
-    """Not in each run, as each run's own failure."""
+def test_a_logdir_that_no_run_could_use_is_refused_before_any_run(data_dir, tmp_path,
+                                                                  monkeypatch):
+    """Not in each run, as each run's own failure, and before --out is made."""
     ran = []
     monkeypatch.setattr(compare, "run_all", lambda *given: ran.append(given) or ([], None))
     with pytest.raises(UserError, match=r"--logdir /proc/runs: cannot write there"):
         compare.main(["--data_dir", data_dir, "--out", str(tmp_path / "o"), "--logdir",
                       "/proc/runs", *TINY])
-    assert ran == []
+    # Where each run would put its event files into its own checkpoint folder.
+    with pytest.raises(UserError, match=r"--logdir .*o/checkpoints is inside --out's checkpoints"):
+        compare.main(["--data_dir", data_dir, "--out", str(tmp_path / "o"), "--logdir",
+                      str(tmp_path / "o" / "checkpoints"), *TINY])
+    assert ran == [] and os.listdir(tmp_path) == []
 
 
 def read_proc_cmdline(pid):
