@@ -250,13 +250,18 @@ def test_results_that_cannot_be_written_are_one_line(tmp_path, capsys, monkeypat
 @pytest.mark.parametrize("out, error", [
     ("", "--out {tmp_path}: cannot write it, a folder; give a writable file path"),
     ("/proc/bench.json", "--out /proc/bench.json: cannot write there (No such file or "
-                         "directory); give a writable file path")], ids=["a folder", "in /proc"])
+                         "directory); give a writable file path"),
+    ("{tmp_path}/data/ptb.test.txt", "--out {tmp_path}/data/ptb.test.txt holds something other "
+                                     "than bench.py's results, and would be replaced; give a new "
+                                     "file, or an earlier one")],
+    ids=["a folder", "in /proc", "a data split"])
 def test_an_out_that_cannot_be_written_is_refused_before_measuring(out, error, tmp_path, capsys,
                                                                    monkeypatch):
     measured = []
     monkeypatch.setattr(speed, "measure_in_subprocess", lambda *planned: measured.append(planned))
     data_dir = write_grammar_corpus(tmp_path / "data", train_lines=20)
-    argv = ["--data_dir", str(data_dir), "--models", "test", "--out", out or str(tmp_path),
+    argv = ["--data_dir", str(data_dir), "--models", "test",
+            "--out", out.format(tmp_path=tmp_path) if out else str(tmp_path),
             "--runs", "fluid/sentences", "--modes", "idiom"]
     assert cli_error(capsys, bench.main, argv) == (1, "error: " + error.format(tmp_path=tmp_path))
     assert measured == []

@@ -334,6 +334,21 @@ def test_a_metrics_file_that_cannot_be_written_is_one_line(data_dir, tmp_path):
     assert saved_epoch(tmp_path) == 1
 
 
+def test_a_metrics_file_of_other_text_is_refused_and_kept(data_dir, tmp_path):
+    """A run replaces its metrics file: given a data split by mistake, it
+    overwrote it. An earlier run's metrics file it still replaces."""
+    other = tmp_path / "ptb.valid.txt"
+    for text in (b"the cat sat\n", b'["framework"]\n', b"\x00\xff"):
+        other.write_bytes(text)
+        with pytest.raises(UserError, match=r"^--metrics_file .*ptb.valid.txt holds something "
+                                            r"other than a run's metrics lines, and would be "
+                                            r"replaced; give a new file, or an earlier one$"):
+            rnnlm_fluid.main([*flags(data_dir, tmp_path)[:-2], "--metrics_file", str(other)])
+        assert os.listdir(tmp_path) == ["ptb.valid.txt"] and other.read_bytes() == text
+    (tmp_path / "metrics.jsonl").write_text('{"framework": "fluid", "epoch": 7}\n')
+    assert [line.get("epoch") for line in train("fluid", data_dir, tmp_path)] == [1, None]
+
+
 @pytest.mark.parametrize("flag, inside", [("--metrics_file", "metrics.jsonl"),
                                           ("--logdir", "events"), ("--metrics_file", "")])
 def test_an_output_inside_the_save_dir_is_refused_before_any_work(flag, inside, data_dir,
@@ -362,11 +377,14 @@ def test_leftovers_of_a_killed_save_are_removed_at_the_next_start(framework, dat
 
 def test_a_resumed_metrics_file_holds_the_checkpoints_epochs_and_nothing_after(tmp_path):
     path = tmp_path / "metrics.jsonl"
-    path.write_text('{"epoch": 1}\n{"epoch": 2}\n{"test_ppl": 9.0}\n{"epoch": 3}\n{"epo')
+    epochs = [{"framework": "fluid", "epoch": epoch} for epoch in (1, 2, 3)]
+    path.write_text("".join(json.dumps(line) + "\n" for line in epochs[:2])
+                    + '{"framework": "fluid", "test_ppl": 9.0}\n' + json.dumps(epochs[2])
+                    + '\n{"framework": "fluid", "epo')
     log = MetricsLog(str(path))
-    log.start_from([{"epoch": 1}, {"epoch": 2}])  # what the checkpoint of epoch 2 keeps
-    log.write({"epoch": 3})
-    assert read_json_lines(str(path)) == [{"epoch": 1}, {"epoch": 2}, {"epoch": 3}]
+    log.start_from(epochs[:2])  # what the checkpoint of epoch 2 keeps
+    log.write(epochs[2])
+    assert read_json_lines(str(path)) == epochs
 
 
 # 7. A damaged checkpoint gives one line.

@@ -54,6 +54,26 @@ def writable_folder(path, flag, named=None, give="a writable folder"):
                         f"give {give}") from None
 
 
+def refuse_replacing_other(path, flag, kind, is_own):
+    """Refuse, in one line naming `flag`, to replace the file `path` unless
+    it is new or empty, or is_own(its text file) finds it is `kind`, what
+    the command writes: not a data split given by mistake, say."""
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return  # new or empty, or a device such as /dev/null
+    try:
+        with open(path, encoding="utf-8") as text:
+            own = is_own(text)
+    except ValueError:  # not UTF-8, or not JSON
+        own = False
+    if not own:
+        raise UserError(f"{flag} {path} holds something other than {kind}, and would be "
+                        "replaced; give a new file, or an earlier one")
+
+
+def json_object_with(value, key):
+    return isinstance(value, dict) and key in value
+
+
 def refuse_unwritable_file(path, flag):
     """Refuse, in one line naming `flag`, a file path that cannot be
     written (its folder cannot be made or written in, or it is a folder):

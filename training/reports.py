@@ -6,7 +6,14 @@ import platform
 import resource
 import shlex
 
-from training.files import refuse_unwritable_file, replace_file, strict_json, writes_told
+from training.files import (
+    json_object_with,
+    refuse_replacing_other,
+    refuse_unwritable_file,
+    replace_file,
+    strict_json,
+    writes_told,
+)
 
 
 class MetricsLog:
@@ -25,6 +32,9 @@ class MetricsLog:
         self.mode = "w"
         if path:
             refuse_unwritable_file(self.path, "--metrics_file")
+            refuse_replacing_other(self.path, "--metrics_file", "a run's metrics lines",
+                                   lambda text: json_object_with(json.loads(text.readline()),
+                                                                 "framework"))
 
     def start_from(self, history):
         """Replace the file by `history`, the lines of the epochs a resumed
