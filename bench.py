@@ -79,7 +79,7 @@ from config import (
 )
 from ptb import corpus
 from training.errors import describe_stop, run_cli, stops_deferred
-from training.files import json_object_with, refuse_replacing_other, refuse_unwritable_file
+from training.files import refuse_output_file
 from training.reports import (
     machine_summary,
     repo_command,
@@ -186,9 +186,7 @@ def main(argv=None):
         rows = workers.scaling_table(args.runs, args.models, args.workers, args.data_dir)
         print(f"\n    {command}\n\n{machine_summary()}; {versions_line()}\n\n{rows}")
         return
-    refuse_unwritable_file(args.out, "--out")  # not after the measurements
-    refuse_replacing_other(args.out, "--out", "bench.py's results",
-                           lambda text: json_object_with(json.load(text), "machine"))
+    refuse_output_file(args.out, "--out", "bench.py's results", "machine")  # not after measuring
     if args.scoring:
         rows = scoring.scoring_rows(args.models, args.data_dir, args.repeats)
         write_results(args.out, command, onnx=scoring.onnx_versions(), scoring=rows)

@@ -54,30 +54,30 @@ def writable_folder(path, flag, named=None, give="a writable folder"):
                         f"give {give}") from None
 
 
-def refuse_replacing_other(path, flag, kind, is_own):
-    """Refuse, in one line naming `flag`, to replace the file `path` unless
-    it is new or empty, or is_own(its text file) finds it is `kind`, what
-    the command writes: not a data split given by mistake, say."""
-    if not os.path.isfile(path) or os.path.getsize(path) == 0:
-        return  # new or empty, or a device such as /dev/null
-    try:
-        with open(path, encoding="utf-8") as text:
-            own = is_own(text)
-    except ValueError:  # not UTF-8, or not JSON
-        own = False
-    if not own:
+def refuse_output_file(path, flag, kind, key, json_lines=False):
+    """Refuse, in one line naming `flag`, now rather than after the work
+    whose results it is to hold, an output file path that cannot be written
+    (its folder cannot be made or written in, or it is a folder), or that
+    holds something other than `kind`, the JSON objects with `key` that the
+    command writes (one a line with `json_lines`) and would replace: a data
+    split given by mistake, say."""
+    writable_folder(os.path.dirname(path) or ".", flag, path, "a writable file path")
+    if os.path.isdir(path):
+        raise UserError(f"{flag} {path}: cannot write it, a folder; give a writable file path")
+    if not new_or_own(path, key, json_lines):
         raise UserError(f"{flag} {path} holds something other than {kind}, and would be "
                         "replaced; give a new file, or an earlier one")
 
 
-def json_object_with(value, key):
-    return isinstance(value, dict) and key in value
-
-
-def refuse_unwritable_file(path, flag):
-    """Refuse, in one line naming `flag`, a file path that cannot be
-    written (its folder cannot be made or written in, or it is a folder):
-    now, rather than after the work whose results it is to hold."""
-    writable_folder(os.path.dirname(path) or ".", flag, path, "a writable file path")
-    if os.path.isdir(path):
-        raise UserError(f"{flag} {path}: cannot write it, a folder; give a writable file path")
+def new_or_own(path, key, json_lines):
+    """Whether the file `path` is new or empty (or a device such as
+    /dev/null), or holds a JSON object with `key` (on its first line, with
+    `json_lines`)."""
+    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return True
+    try:
+        with open(path, encoding="utf-8") as text:
+            written = json.loads(text.readline() if json_lines else text.read())
+    except ValueError:  # not UTF-8, or not JSON
+        return False
+    return isinstance(written, dict) and key in written

@@ -6,14 +6,7 @@ import platform
 import resource
 import shlex
 
-from training.files import (
-    json_object_with,
-    refuse_replacing_other,
-    refuse_unwritable_file,
-    replace_file,
-    strict_json,
-    writes_told,
-)
+from training.files import refuse_output_file, replace_file, strict_json, writes_told
 
 
 class MetricsLog:
@@ -31,10 +24,8 @@ class MetricsLog:
         self.path = path
         self.mode = "w"
         if path:
-            refuse_unwritable_file(self.path, "--metrics_file")
-            refuse_replacing_other(self.path, "--metrics_file", "a run's metrics lines",
-                                   lambda text: json_object_with(json.loads(text.readline()),
-                                                                 "framework"))
+            refuse_output_file(self.path, "--metrics_file", "a run's metrics lines", "framework",
+                               json_lines=True)
 
     def start_from(self, history):
         """Replace the file by `history`, the lines of the epochs a resumed
