@@ -215,11 +215,12 @@ def build_parser(framework):
         help="folder for a checkpoint after each epoch: a new or empty one, or this run's "
              "own with --resume or --overwrite (default: checkpoints/FRAMEWORK-MODEL)")
     add("--metrics_file", default=Config.metrics_file,
-        help="write JSON lines here: one per epoch, then the test result")
+        help="write JSON lines here: one per epoch, then the test result (a new file, or an "
+             "earlier run's metrics file, outside --save_dir)")
     add("--logdir", default=Config.logdir,
         help="write TensorBoard event files into this folder as the run goes: per batch the "
              "training loss and words/s, per epoch the perplexities and learning rate, then the "
-             "test perplexity (tensorboard --logdir DIR shows them)")
+             "test perplexity (tensorboard --logdir DIR shows them; outside --save_dir)")
     start = parser.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true",
                        help="continue from the last epoch saved in --save_dir")
