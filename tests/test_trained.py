@@ -312,6 +312,7 @@ def test_an_incomplete_or_damaged_export_is_one_line(exported, data_dir, tmp_pat
     (export / "export.json").unlink()
     one_line_error(run("score.py", export, test_split), "not a complete export")
 
+
 @pytest.mark.parametrize("two_epochs", ["fluid"], indirect=True)
 def test_a_stop_while_the_runtime_loads_is_not_called_a_damaged_export(exported, data_dir, capsys,
                                                                      monkeypatch):

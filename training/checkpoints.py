@@ -68,8 +68,8 @@ def refuse_inside_checkpoint(path, flag, folder, folder_flag):
     """Refuse, in one line, a `flag` path inside the checkpoint folder
     `folder` (`folder_flag`'s): a file there that the run did not write
     would make --resume refuse the folder."""
-    if path and os.path.commonpath([os.path.realpath(path), os.path.realpath(folder)]) == \
-            os.path.realpath(folder):
+    folder_path = os.path.realpath(folder)
+    if path and os.path.commonpath([os.path.realpath(path), folder_path]) == folder_path:
         raise UserError(f"{flag} {path} is inside {folder_flag} {folder}, a checkpoint folder, "
                         "where --resume refuses files it did not write; give a path outside it")
 
